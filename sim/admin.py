@@ -1,0 +1,13 @@
+"""Placeholder: being written."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """Add this face's routes."""
+
+
+def middlewares() -> list[web.types.Middleware]:
+    return []

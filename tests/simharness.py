@@ -1,0 +1,88 @@
+"""A running sim for tests: started once per session on a free port, reset before each test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sim.context import Fault, Sim
+from sim.fixture import FIXTURES_DIR, Fixture
+from sim.server import SimThread
+from sim.tls import client_context
+
+CONTOSO = FIXTURES_DIR / "contoso.yaml"
+ONPREM = FIXTURES_DIR / "onprem.yaml"
+
+
+@dataclass
+class RunningSim:
+    """What a test needs to talk to the sim like a client would, plus its admin face."""
+
+    thread: SimThread
+
+    @property
+    def sim(self) -> Sim:
+        return self.thread.sim
+
+    @property
+    def fixture(self) -> Fixture:
+        return self.thread.sim.fixture
+
+    @property
+    def origin(self) -> str:
+        return self.thread.sim.origin
+
+    @property
+    def ca_path(self) -> Path:
+        return self.thread.tls.ca_cert
+
+    @property
+    def tenant_id(self) -> str:
+        return self.fixture.tenant_id
+
+    @property
+    def client_id(self) -> str:
+        return self.fixture.application.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.fixture.application.client_secret
+
+    @property
+    def authority(self) -> str:
+        return f"{self.origin}/{self.tenant_id}"
+
+    @property
+    def dataverse_url(self) -> str:
+        """The environment URL: the Web API lives under it, and tokens name it as audience."""
+        return self.origin
+
+    @property
+    def graph_base(self) -> str:
+        return f"{self.origin}/v1.0/"
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.origin}/_sim/", verify=client_context(self.ca_path))
+
+    def reset(self) -> None:
+        self.thread.call(self.sim.reset)
+
+    def state(self) -> dict[str, Any]:
+        with self.admin() as client:
+            data: dict[str, Any] = client.get("state").raise_for_status().json()
+            return data
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self.admin() as client:
+            data: list[dict[str, Any]] = client.get("requests").raise_for_status().json()
+            return data
+
+    def fault(self, match: str, status: int, **kw: Any) -> None:
+        fault = Fault(match=match, status=status, **kw)
+        self.thread.call(lambda: self.sim.faults.append(fault))
+
+    def person(self, name: str) -> Any:
+        return next(p for p in self.fixture.people if p.name == name)
