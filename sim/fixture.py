@@ -95,6 +95,10 @@ class Depth(StrEnum):
     ORGANIZATION = "organization"
 
 
+Direction = Literal["incoming", "outgoing", "act"]
+_ALL_DIRECTIONS: tuple[Direction, ...] = ("incoming", "outgoing", "act")
+
+
 class TestFailure(_Model):
     """What the next Test & Enable of a mailbox reports when it fails."""
 
@@ -104,8 +108,8 @@ class TestFailure(_Model):
         default=False,
         description="a permanent failure also disables the mailbox for processing",
     )
-    directions: list[Literal["incoming", "outgoing", "act"]] = Field(
-        default_factory=lambda: ["incoming", "outgoing", "act"],
+    directions: list[Direction] = Field(
+        default_factory=lambda: list(_ALL_DIRECTIONS),
         description="which of the three statuses fail; the others succeed",
     )
 
@@ -273,13 +277,27 @@ class Fixture(_Model):
         groups = {g.name for g in self.groups}
         problems: list[str] = []
         for person in self.people:
-            problems += [f"{person.name}: unknown role {r!r}" for r in person.dataverse_roles if r not in roles]
-            problems += [f"{person.name}: unknown team {t!r}" for t in person.teams if t not in teams]
-            problems += [f"{person.name}: unknown group {g!r}" for g in person.groups if g not in groups]
-            if person.mailbox and person.mailbox.profile and person.mailbox.profile not in profiles:
+            problems += [
+                f"{person.name}: unknown role {r!r}"
+                for r in person.dataverse_roles
+                if r not in roles
+            ]
+            problems += [
+                f"{person.name}: unknown team {t!r}" for t in person.teams if t not in teams
+            ]
+            problems += [
+                f"{person.name}: unknown group {g!r}" for g in person.groups if g not in groups
+            ]
+            if (
+                person.mailbox
+                and person.mailbox.profile
+                and person.mailbox.profile not in profiles
+            ):
                 problems.append(f"{person.name}: unknown profile {person.mailbox.profile!r}")
         for team in self.teams:
-            problems += [f"team {team.name}: unknown role {r!r}" for r in team.roles if r not in roles]
+            problems += [
+                f"team {team.name}: unknown role {r!r}" for r in team.roles if r not in roles
+            ]
         problems += [
             f"application: unknown role {r!r}"
             for r in self.application.dataverse_roles

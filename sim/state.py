@@ -118,7 +118,9 @@ class SimState:
     tables: dict[str, dict[str, Row]] = field(default_factory=dict)
     associations: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     # mailbox id -> what its next Test & Enable reports
-    test_outcomes: dict[str, str | TestFailure] = field(default_factory=dict)  # "success" or a failure
+    test_outcomes: dict[str, str | TestFailure] = field(
+        default_factory=dict
+    )  # "success" or a failure
     requests: list[RecordedRequest] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)
     version_counter: int = 1000
@@ -166,7 +168,9 @@ class SimState:
         """Active Entra role template ids, direct and through groups."""
         oid = object_id.lower()
         principals = {oid} | {g.id for g in self.groups.values() if oid in g.members}
-        return {a.role_definition_id for a in self.role_assignments if a.principal_id in principals}
+        return {
+            a.role_definition_id for a in self.role_assignments if a.principal_id in principals
+        }
 
     # ---- building ---------------------------------------------------------------------
 
@@ -209,7 +213,6 @@ class SimState:
         return state
 
 
-
 def _seed_directory(state: SimState, fx: Fixture) -> None:
     for group in fx.groups:
         state.groups[group.id.lower()] = DirectoryGroup(group.id.lower(), group.name)
@@ -236,7 +239,9 @@ def _profile_row(state: SimState, spec: ProfileSpec) -> Row:
     if spec.servertype is not None:
         servertype = spec.servertype
     elif state.deployment == "online":
-        servertype = SERVERTYPE_EXCHANGE if spec.exchange == "online" else SERVERTYPE_EXCHANGE_HYBRID
+        servertype = (
+            SERVERTYPE_EXCHANGE if spec.exchange == "online" else SERVERTYPE_EXCHANGE_HYBRID
+        )
     else:
         servertype = (
             SERVERTYPE_EXCHANGE_ONLINE_HYBRID if spec.exchange == "online" else SERVERTYPE_EXCHANGE

@@ -55,7 +55,10 @@ def ensure_tls(state_dir: Path) -> TlsFiles:
     """Create (or reuse) a CA and a leaf for 127.0.0.1, ::1 and localhost under `state_dir`."""
     state_dir.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(state_dir / "ca.pem", state_dir / "server.pem", state_dir / "server.key")
-    if all(_still_valid(p) for p in (files.ca_cert, files.server_cert)) and files.server_key.exists():
+    if (
+        all(_still_valid(p) for p in (files.ca_cert, files.server_cert))
+        and files.server_key.exists()
+    ):
         return files
 
     now = datetime.now(UTC)
