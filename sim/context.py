@@ -27,6 +27,9 @@ class Limits:
     retry_after_seconds: int = 5
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_parts: int = 1000
+    # Not a service protection limit: the lifetime of tokens the Entra face issues
+    # (reference/dataverse.md §6.9, "about 60 minutes"); shortened for expiry tests.
+    token_lifetime_s: int = 3600
 
 
 @dataclass
@@ -67,3 +70,9 @@ class Sim:
 
 
 SIM: web.AppKey[Sim] = web.AppKey("sim", Sim)
+
+CALLER_OBJECT_ID_KEY: web.RequestKey[str] = web.RequestKey("sim.caller_object_id", str)
+"""Request key: the effective caller's Entra object id (the CallerObjectId header value or the
+token's oid), set by the Dataverse and Graph faces once they have authenticated a call; the
+request recorder (`sim.admin`) reads it after the handler. A plain string key
+`request["sim.caller_object_id"]` is read too, but aiohttp warns (NotAppKeyWarning) on it."""
