@@ -18,6 +18,13 @@ ASSIGN_DMA_TO_TEAM: Final = "0x80090905"
 REQUESTS_LIMIT: Final = "0x80072322"
 EXECUTION_TIME_LIMIT: Final = "0x80072321"
 CONCURRENCY_LIMIT: Final = "0x80072326"
+# Identity and access checks (sim.rules): web-service error codes list (reference S12),
+# impersonation (§6.7), and the answers the platform gives for unknown and disabled users.
+INVALID_ARGUMENT: Final = "0x80040203"
+USER_DISABLED: Final = "0x80040225"  # "The specified user(Id = …) is disabled."
+ACCESS_CHECK_FAILED: Final = "0x80048306"  # SecLib::AccessCheckEx: privilege depth too narrow
+CANNOT_ACT_ON_BEHALF_OF_ANOTHER_USER: Final = "0x8004A110"
+USER_NOT_MEMBER_OF_ORGANIZATION: Final = "0x80072560"
 
 
 class DataverseFault(Exception):
