@@ -57,7 +57,7 @@ def test_extra_attributes_still_need_the_write_privilege() -> None:
     with pytest.raises(DataverseFault) as refused:
         patch(
             sim,
-            who(sim, "alice"),
+            who(sim, "una"),
             "mailboxes",
             mailbox(sim, "gina"),
             {"emailrouteraccessapproval": 1, "name": "x"},

@@ -171,7 +171,7 @@ def test_depth_too_narrow_is_an_access_check_failure() -> None:
     """Reference §6.1 (403): user-level Write on someone else's row fails the access check."""
     sim = make_sim()
     with pytest.raises(DataverseFault) as refused:
-        patch(sim, who(sim, "alice"), "mailboxes", mailbox(sim, "bob"), {"name": "x"})
+        patch(sim, who(sim, "una"), "mailboxes", mailbox(sim, "bob"), {"name": "x"})
     assert refused.value.code == ACCESS_CHECK_FAILED
     assert "ObjectTypeCode: 9606" in refused.value.message
     assert "AccessRights: WriteAccess" in refused.value.message

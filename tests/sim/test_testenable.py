@@ -258,7 +258,7 @@ async def test_scheduling_needs_write_on_the_mailbox() -> None:
     """Reference §1.1/§8: the trigger is an ordinary mailbox update."""
     sim = make_sim()
     with pytest.raises(DataverseFault) as refused:
-        patch(sim, who(sim, "alice"), "mailboxes", mailbox(sim, "gina"), SCHEDULE)
+        patch(sim, who(sim, "una"), "mailboxes", mailbox(sim, "gina"), SCHEDULE)
     assert refused.value.code == ACCESS_CHECK_FAILED
     assert testenable.pending(sim) == []
 
