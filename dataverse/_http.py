@@ -1,0 +1,325 @@
+"""The HTTP engine under `DataverseClient` and `GraphClient`.
+
+One `httpx.AsyncClient` per service, TLS trust from an explicit CA file, a concurrency
+limiter around every request, Retry-After on 429 within a time budget, and bounded
+jittered retries of idempotent requests on 502/503/504 and timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import random
+import ssl
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from dataverse.errors import (
+    TRANSIENT_STATUSES,
+    DataverseRequestError,
+    DataverseTimeout,
+    InvalidInput,
+    Service,
+    Throttled,
+    UnexpectedResponse,
+    error_from_response,
+    parse_retry_after,
+)
+
+logger = logging.getLogger(__name__)
+
+_IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a client keeps trying before it raises.
+
+    Attributes:
+        attempts: tries for transient failures (5xx 502/503/504, timeouts), first included.
+            Only idempotent requests get more than one; see `HttpEngine.send`.
+        backoff_base: seconds; the n-th retry waits a random time up to base * 2**(n-1).
+        backoff_cap: upper bound of one backoff wait, in seconds.
+        throttle_budget: total seconds one call may spend waiting on 429 Retry-After.
+            A Retry-After that would pass it raises `Throttled` at once, so a chat user
+            hears "busy, retry in N s" rather than waiting.
+        default_retry_after: seconds to wait on a 429 that carries no Retry-After.
+        max_throttle_retries: how many 429s in a row one call honours at most.
+    """
+
+    attempts: int = 3
+    backoff_base: float = 0.25
+    backoff_cap: float = 4.0
+    throttle_budget: float = 30.0
+    default_retry_after: float = 2.0
+    max_throttle_retries: int = 8
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.throttle_budget < 0 or self.backoff_base < 0:
+            msg = "attempts must be >= 1; budget and backoff must be >= 0"
+            raise InvalidInput(msg)
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """Full jitter: spreads the retries of many callers over the window."""
+        return rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (retry - 1)))
+
+
+def ssl_context(ca_path: str | Path | None) -> ssl.SSLContext:
+    """A verifying context: the given CA file only, or the system's trust store."""
+    if ca_path is None:
+        return ssl.create_default_context()
+    path = Path(ca_path)
+    if not path.is_file():
+        msg = f"CA file not found: {path}"
+        raise InvalidInput(msg)
+    return ssl.create_default_context(cafile=str(path))
+
+
+def _is_tls_verification_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+class HttpEngine:
+    """Sends requests for one service with the resilience rules above."""
+
+    def __init__(
+        self,
+        *,
+        service: Service,
+        base_url: str,
+        default_headers: Mapping[str, str],
+        auth: httpx.Auth | None,
+        ca_path: str | Path | None,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: float,
+        max_concurrency: int,
+        retry: RetryPolicy,
+        trust_env: bool,
+    ) -> None:
+        if max_concurrency < 1:
+            msg = "max_concurrency must be at least 1"
+            raise InvalidInput(msg)
+        base = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
+        if base.scheme != "https" and transport is None:
+            # Tokens travel in these requests; only a test transport may skip TLS.
+            msg = f"{service} base URL must be https: {base_url}"
+            raise InvalidInput(msg)
+        self.service: Service = service
+        self.base_url = base
+        self.retry = retry
+        self._rng = random.Random()
+        self._limiter = asyncio.Semaphore(max_concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=base,
+            headers=dict(default_headers),
+            auth=auth,
+            verify=ssl_context(ca_path),
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            trust_env=trust_env,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._client.is_closed
+
+    def same_origin(self, url: httpx.URL) -> bool:
+        base = self.base_url
+        return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
+
+    def resolve(self, url: str) -> httpx.URL:
+        """A URL relative to the base, or an absolute one on the same origin (a nextLink)."""
+        candidate = httpx.URL(url)
+        target = candidate if candidate.is_absolute_url else self.base_url.join(url)
+        if not self.same_origin(target):
+            # Never send our bearer token to a host a response body named (a scheme-relative
+            # `//host/...` link included).
+            msg = f"refusing to follow a link to another origin: {target.host}"
+            raise UnexpectedResponse(msg, service=self.service)
+        return target
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        idempotent: bool | None = None,
+        keep_error: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
+        """Send one request; return a 2xx/3xx answer or raise from the error tree.
+
+        `keep_error` may claim an error answer (other than a retried 429/5xx) to be returned
+        rather than raised: a `$batch` reports its first failure that way.
+
+        `idempotent` defaults to: GET/HEAD/OPTIONS, or PATCH/PUT/DELETE carrying a
+        specific If-Match ETag. Only idempotent requests are retried after a 5xx or a
+        timeout. Every method is retried after a 429 (Dataverse rejects a throttled
+        request before running it) and after a failed connect (nothing was sent).
+        """
+        method = method.upper()
+        target = self.resolve(url)
+        request_headers = dict(headers or {})
+        if idempotent is None:
+            idempotent = _idempotent_by_default(method, request_headers)
+        policy = self.retry
+        attempt = 0
+        throttle_waited = 0.0
+        throttle_count = 0
+        while True:
+            attempt += 1
+            request = self._client.build_request(
+                method, target, headers=request_headers, content=content
+            )
+            try:
+                async with self._limiter:
+                    response = await self._client.send(request)
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                never_sent = never_sent or isinstance(exc, httpx.PoolTimeout)
+                tls_refused = _is_tls_verification_failure(exc)
+                if (idempotent or never_sent) and not tls_refused and attempt < policy.attempts:
+                    delay = policy.backoff(attempt, self._rng)
+                    logger.info(
+                        "%s %s %s failed (%s); retry %d in %.2fs",
+                        self.service,
+                        method,
+                        target.path,
+                        type(exc).__name__,
+                        attempt,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                raise _transport_error(exc, self.service, method, target, tls_refused) from exc
+
+            status = response.status_code
+            if status == 429:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                wait = policy.default_retry_after if retry_after is None else retry_after
+                throttle_count += 1
+                if (
+                    throttle_waited + wait <= policy.throttle_budget
+                    and throttle_count <= policy.max_throttle_retries
+                ):
+                    throttle_waited += wait
+                    logger.warning(
+                        "%s throttled %s %s; waiting %.1fs as Retry-After asks",
+                        self.service,
+                        method,
+                        target.path,
+                        wait,
+                    )
+                    await asyncio.sleep(wait)
+                    continue
+                error = error_from_response(response, service=self.service)
+                if isinstance(error, Throttled) and error.retry_after is None:
+                    error.retry_after = wait
+                raise error
+            if status in TRANSIENT_STATUSES and idempotent and attempt < policy.attempts:
+                delay = policy.backoff(attempt, self._rng)
+                hinted = parse_retry_after(response.headers.get("retry-after"))
+                if hinted is not None:
+                    delay = max(delay, min(hinted, policy.backoff_cap))
+                logger.info(
+                    "%s %s %s answered %d; retry %d in %.2fs",
+                    self.service,
+                    method,
+                    target.path,
+                    status,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            if status >= 400 and not (keep_error is not None and keep_error(response)):
+                raise error_from_response(response, service=self.service)
+            return response
+
+
+def _idempotent_by_default(method: str, headers: Mapping[str, str]) -> bool:
+    if method in _IDEMPOTENT_METHODS:
+        return True
+    if method in ("PATCH", "PUT", "DELETE"):
+        etag = next((v for k, v in headers.items() if k.lower() == "if-match"), None)
+        # If-Match: * only says "the row exists"; a repeated write may act twice.
+        return etag is not None and etag.strip() != "*"
+    return False
+
+
+def _transport_error(
+    exc: httpx.TransportError,
+    service: Service,
+    method: str,
+    target: httpx.URL,
+    tls_refused: bool,
+) -> DataverseRequestError:
+    where = f"{method} {target.scheme}://{target.host}:{target.port or 443}{target.path}"
+    if tls_refused:
+        msg = f"TLS verification failed for {where}: the server's certificate is not trusted"
+        return DataverseRequestError(msg, service=service)
+    if isinstance(exc, httpx.TimeoutException):
+        msg = f"{where} timed out ({type(exc).__name__})"
+        return DataverseTimeout(msg, service=service)
+    msg = f"{where} failed: {type(exc).__name__}: {exc}"
+    return DataverseRequestError(msg, service=service)
+
+
+def json_body(response: httpx.Response, service: Service) -> Any:
+    """The decoded JSON body of a success answer, or UnexpectedResponse."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        msg = f"{service} answered {response.status_code} with a body that is not JSON"
+        raise UnexpectedResponse(msg, service=service) from exc
+
+
+def json_object(response: httpx.Response, service: Service) -> dict[str, Any]:
+    data = json_body(response, service)
+    if not isinstance(data, dict):
+        msg = f"{service} answered with JSON that is not an object"
+        raise UnexpectedResponse(msg, service=service)
+    return data
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            msg = "datetimes sent to the service must be timezone-aware"
+            raise InvalidInput(msg)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    msg = f"cannot send a {type(value).__name__} as JSON"
+    raise InvalidInput(msg)
+
+
+def dump_json(body: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; GUIDs, enums and aware datetimes become their OData forms."""
+    return json.dumps(
+        body, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode()

@@ -1,0 +1,100 @@
+"""Fixtures for the dataverse clients: real clients, over HTTPS, against the running sim."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dataverse import DataverseClient, EntraApp, GraphClient, RetryPolicy
+from sim.tls import client_context, ensure_tls
+from tests.simharness import RunningSim
+
+# Short waits keep the retry tests fast; the logic under test is the same.
+FAST_RETRY = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, throttle_budget=10.0)
+
+
+def admin_post(sim: RunningSim, path: str, body: dict[str, Any]) -> None:
+    """POST to the sim's admin face (`/_sim/<path>`)."""
+    with sim.admin() as client:
+        client.post(path, json=body).raise_for_status()
+
+
+def mint_user_token(sim: RunningSim, object_id: str, **extra: Any) -> str:
+    """A Teams-SSO-like user token for the bot (sim only), the on-behalf-of assertion."""
+    with sim.admin() as client:
+        response = client.post("token", json={"object_id": object_id, **extra})
+        token: str = response.raise_for_status().json()["access_token"]
+    return token
+
+
+def oid(sim: RunningSim, name: str) -> str:
+    value: str = sim.person(name).object_id
+    return value
+
+
+def systemuser_id(sim: RunningSim, name: str) -> str:
+    value: str = sim.person(name).systemuser_id
+    return value
+
+
+def mailbox_id(sim: RunningSim, name: str) -> str:
+    value: str = sim.person(name).mailbox.id
+    return value
+
+
+def dataverse_requests(sim: RunningSim) -> list[dict[str, Any]]:
+    return [r for r in sim.requests() if r["path"].startswith("/api/data/")]
+
+
+@pytest.fixture
+def other_ca(tmp_path: Path) -> Path:
+    """A CA that did not sign the sim's certificate."""
+    return ensure_tls(tmp_path / "other-ca").ca_cert
+
+
+@pytest.fixture
+def entra(sim: RunningSim) -> Iterator[EntraApp]:
+    app = EntraApp(
+        authority=sim.authority,
+        client_id=sim.client_id,
+        client_credential=sim.client_secret,
+        ca_path=sim.ca_path,
+    )
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def dv(sim: RunningSim, entra: EntraApp) -> AsyncIterator[DataverseClient]:
+    async with DataverseClient(
+        sim.dataverse_url,
+        auth=entra.dataverse_auth(sim.dataverse_url),
+        ca_path=sim.ca_path,
+        retry=FAST_RETRY,
+        timeout=10.0,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def graph(sim: RunningSim, entra: EntraApp) -> AsyncIterator[GraphClient]:
+    async with GraphClient(
+        base_url=sim.graph_base,
+        auth=entra.graph_auth(),
+        ca_path=sim.ca_path,
+        retry=FAST_RETRY,
+    ) as client:
+        yield client
+
+
+def sim_client(sim: RunningSim) -> httpx.Client:
+    return httpx.Client(verify=client_context(sim.ca_path))
+
+
+def row_ids(sim: RunningSim, entity_set: str, primary_key: str) -> list[str]:
+    """Primary keys of the rows the sim holds in `entity_set`, in its order."""
+    return [str(row[primary_key]) for row in sim.state()[entity_set]]

@@ -1,0 +1,221 @@
+"""The `$batch` multipart encoder and decoder, on the shapes Microsoft documents (S16)."""
+
+from __future__ import annotations
+
+import uuid
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+import pytest
+
+from dataverse.batch import (
+    BatchItem,
+    BatchRequest,
+    ChangeSet,
+    chunk_items,
+    decode_batch,
+    encode_batch,
+    match_results,
+)
+from dataverse.errors import InvalidInput, PreconditionFailed, UnexpectedResponse
+from dataverse.models import Mailbox
+
+ROOT = "https://contoso.crm.dynamics.com/api/data/v9.2/"
+GINA = uuid.UUID("3b000000-0000-4000-8000-000000000001")
+ALICE = uuid.UUID("3b000000-0000-4000-8000-000000000009")
+
+
+def _parts(content_type: str, body: bytes) -> list[Message]:
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    return _sub_parts(message)
+
+
+def _payload(part: Message) -> bytes:
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return data
+
+
+def _sub_parts(part: Message) -> list[Message]:
+    return [p for p in part.get_payload() if isinstance(p, Message)]
+
+
+def test_encoding_follows_the_documented_shape() -> None:
+    items: list[BatchItem] = [
+        BatchRequest.get(Mailbox, GINA, select=["name"]),
+        ChangeSet(
+            (
+                BatchRequest.update(Mailbox, GINA, {"name": "Gina"}, etag='W/"12"'),
+                BatchRequest.update(Mailbox, ALICE, {"name": "Alice"}),
+            )
+        ),
+    ]
+
+    content_type, body = encode_batch(items, ROOT)
+
+    assert content_type.startswith("multipart/mixed; boundary=batch_")
+    get_part, changeset = _parts(content_type, body)
+    assert get_part["Content-Type"] == "application/http"
+    assert get_part["Content-Transfer-Encoding"] == "binary"
+    assert _payload(get_part).startswith(
+        f"GET {ROOT}mailboxes({GINA})?$select=name HTTP/1.1\r\n".encode()
+    )
+    assert changeset.get_content_type() == "multipart/mixed"
+    first, second = _sub_parts(changeset)
+    assert (first["Content-ID"], second["Content-ID"]) == ("1", "2")
+    patch = _payload(first)
+    assert patch.startswith(f"PATCH {ROOT}mailboxes({GINA}) HTTP/1.1\r\n".encode())
+    assert b'If-Match: W/"12"\r\n' in patch
+    assert b"Content-Type: application/json; type=entry\r\n" in patch
+    assert patch.endswith(b'\r\n\r\n{"name":"Gina"}')
+    assert b"If-Match: *\r\n" in _payload(second)
+    assert body.endswith(b"--\r\n")
+
+
+RESPONSE_BOUNDARY = "batchresponse_156da4b8-cd2c-4862-a911-4aaab97c001a"
+CHANGESET_BOUNDARY = "changesetresponse_1a5db8a1-ec98-42c4-81f6-6bc6adcfa4bc"
+RESPONSE = (
+    f"--{RESPONSE_BOUNDARY}\r\n"
+    "Content-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "\r\n"
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: application/json; odata.metadata=minimal\r\n"
+    "OData-Version: 4.0\r\n"
+    "\r\n"
+    '{"@odata.etag":"W/\\"12\\"","mailboxid":"' + str(GINA) + '","name":"Gin\u00e4"}\r\n'
+    f"--{RESPONSE_BOUNDARY}\r\n"
+    f"Content-Type: multipart/mixed; boundary={CHANGESET_BOUNDARY}\r\n"
+    "\r\n"
+    f"--{CHANGESET_BOUNDARY}\r\n"
+    "Content-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "Content-ID: 2\r\n"
+    "\r\n"
+    "HTTP/1.1 204 No Content\r\n"
+    "OData-Version: 4.0\r\n"
+    f"OData-EntityId: {ROOT}mailboxes({ALICE})\r\n"
+    "\r\n"
+    "\r\n"
+    f"--{CHANGESET_BOUNDARY}\r\n"
+    "Content-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "Content-ID: 1\r\n"
+    "\r\n"
+    "HTTP/1.1 204 No Content\r\n"
+    "OData-Version: 4.0\r\n"
+    "\r\n"
+    "\r\n"
+    f"--{CHANGESET_BOUNDARY}--\r\n"
+    f"--{RESPONSE_BOUNDARY}\r\n"
+    "Content-Type: application/http\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "\r\n"
+    "HTTP/1.1 412 Precondition Failed\r\n"
+    "REQ_ID: 5ecd1cb3-1730-4ffc-909c-d44c22270026\r\n"
+    "Content-Type: application/json; odata.metadata=minimal\r\n"
+    "\r\n"
+    '{"error":{"code":"0x80060882","message":"The version of the existing record '
+    "doesn't match the RowVersion property provided.\"}}\r\n"
+    f"--{RESPONSE_BOUNDARY}--\r\n"
+).encode()
+
+
+def test_decoding_pairs_answers_with_operations() -> None:
+    items: list[BatchItem] = [
+        BatchRequest.get(Mailbox, GINA),
+        ChangeSet(
+            (
+                BatchRequest.update(Mailbox, GINA, {"name": "Gina"}),
+                BatchRequest.update(Mailbox, ALICE, {"name": "Alice"}),
+            )
+        ),
+        BatchRequest.update(Mailbox, ALICE, {"name": "A"}, etag='W/"1"'),
+    ]
+
+    groups = decode_batch(f"multipart/mixed; boundary={RESPONSE_BOUNDARY}", RESPONSE)
+    results = match_results(items, groups)
+
+    assert [r.status for r in results] == [200, 204, 204, 412]
+    row = results[0].row(Mailbox)
+    assert (row.id, row.name, row.etag) == (GINA, "Gin\u00e4", 'W/"12"')
+    # Answers inside a change set are matched by Content-ID, not by position.
+    assert results[1].entity_id is None
+    assert results[2].entity_id == ALICE
+    error = results[3].error
+    assert isinstance(error, PreconditionFailed)
+    assert error.code == "0x80060882"
+    assert error.request_id == "5ecd1cb3-1730-4ffc-909c-d44c22270026"
+    with pytest.raises(PreconditionFailed):
+        results[3].row(Mailbox)
+
+
+def test_bare_line_feeds_are_read_too() -> None:
+    body = RESPONSE.replace(b"\r\n", b"\n")
+
+    groups = decode_batch(f'multipart/mixed; boundary="{RESPONSE_BOUNDARY}"', body)
+
+    assert [[a.status for a in g] for g in groups] == [[200], [204, 204], [412]]
+
+
+def test_a_failed_change_set_answers_for_all_its_operations() -> None:
+    items: list[BatchItem] = [
+        ChangeSet(
+            (
+                BatchRequest.update(Mailbox, GINA, {"name": "Gina"}),
+                BatchRequest.update(Mailbox, ALICE, {"name": "Alice"}),
+            )
+        )
+    ]
+    body = (
+        f"--{RESPONSE_BOUNDARY}\r\nContent-Type: application/http\r\n"
+        "Content-Transfer-Encoding: binary\r\n\r\n"
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n"
+        '{"error":{"code":"0x80040217","message":"mailbox With Id = x Does Not Exist"}}\r\n'
+        f"--{RESPONSE_BOUNDARY}--\r\n"
+    ).encode()
+
+    results = match_results(
+        items, decode_batch(f"multipart/mixed; boundary={RESPONSE_BOUNDARY}", body)
+    )
+
+    assert [r.status for r in results] == [404, 404]
+
+
+def test_not_multipart_is_unexpected() -> None:
+    with pytest.raises(UnexpectedResponse):
+        decode_batch("application/json", b"{}")
+
+
+def test_chunks_keep_change_sets_whole() -> None:
+    single = BatchRequest.get(Mailbox, GINA)
+    pair = ChangeSet((BatchRequest.update(Mailbox, GINA, {"name": "x"}),) * 2)
+
+    chunks = chunk_items([single, single, pair, single], chunk_size=3)
+
+    assert [len(c) for c in chunks] == [2, 2]
+    with pytest.raises(InvalidInput):
+        chunk_items([single], chunk_size=1001)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers"),
+    [
+        ("MERGE", "mailboxes", {}),
+        ("GET", "mailboxes HTTP/1.1\r\nX: y", {}),
+        ("GET", "https://elsewhere.example/api/data/v9.2/mailboxes", {}),
+        ("GET", "mailboxes", {"X-Bad": "a\r\nInjected: yes"}),
+        ("GET", "mailboxes", {"Bad Name": "x"}),
+    ],
+)
+def test_operations_cannot_smuggle_lines(method: str, url: str, headers: dict[str, str]) -> None:
+    with pytest.raises(InvalidInput):
+        BatchRequest(method, url, headers=headers)
+
+
+def test_change_sets_refuse_reads() -> None:
+    with pytest.raises(InvalidInput):
+        ChangeSet((BatchRequest.get(Mailbox, GINA),))
