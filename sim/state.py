@@ -137,9 +137,17 @@ class SimState:
             row["_modifiedby_value"] = by
             row["_modifiedonbehalfby_value"] = on_behalf_of
 
-    def insert(self, entity_set: str, key: str, row: Row) -> Row:
+    def insert(
+        self,
+        entity_set: str,
+        key: str,
+        row: Row,
+        *,
+        by: str | None = None,
+        on_behalf_of: str | None = None,
+    ) -> Row:
         row.setdefault("createdon", iso(now_utc()))
-        self.touch(row)
+        self.touch(row, by=by, on_behalf_of=on_behalf_of)
         self.tables.setdefault(entity_set, {})[key] = row
         return row
 
