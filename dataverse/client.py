@@ -43,6 +43,7 @@ from dataverse.models import (
     DataverseRow,
     DataverseVersion,
     EmailApproval,
+    HeldPrivilege,
     Mailbox,
     MailboxChanges,
     OrgEmailSettings,
@@ -715,6 +716,23 @@ class DataverseClient:
                 TeamRoles(team=t, roles=tuple(r)) for t, r in zip(teams, team_roles, strict=True)
             ),
         )
+
+    async def user_privileges(self, systemuser_id: str | uuid.UUID) -> list[HeldPrivilege]:
+        """Privileges a user holds through their roles and their teams' roles.
+
+        The bound function `RetrieveUserPrivileges` answers with every `RolePrivilege`
+        (name and depth), which is what decides "may this person write that mailbox".
+        """
+        path = (
+            f"{key_segment('systemusers', parse_guid(systemuser_id))}"
+            "/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"
+        )
+        response = await self._send("GET", path)
+        entries = json_object(response, "dataverse").get("RolePrivileges")
+        if not isinstance(entries, list):
+            msg = "RetrieveUserPrivileges answered without RolePrivileges"
+            raise UnexpectedResponse(msg)
+        return [_validate(HeldPrivilege, entry) for entry in entries]
 
     async def roles_named(self, name: str) -> list[Role]:
         """Roles with this exact name, one per business unit (e.g. Delegated Mailbox Approver)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from functools import total_ordering
 from typing import Annotated, Any, ClassVar, Final, TypeAlias, TypeVar
 
@@ -447,6 +447,26 @@ class Role(DataverseRow):
     name: str | None = Field(default=None, alias="name")
     template_id: uuid.UUID | None = Field(default=None, alias="_roletemplateid_value")
     business_unit_id: uuid.UUID | None = Field(default=None, alias="_businessunitid_value")
+
+
+class PrivilegeDepth(StrEnum):
+    """`PrivilegeDepth` as the Web API spells it: how far a privilege reaches."""
+
+    BASIC = "Basic"  # the user's own rows
+    LOCAL = "Local"  # the user's business unit
+    DEEP = "Deep"  # the business unit and its children
+    GLOBAL = "Global"  # the whole organization
+
+
+class HeldPrivilege(BaseModel):
+    """One entry of `RetrieveUserPrivilegesResponse.RolePrivileges` (RolePrivilege type)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    name: str = Field(alias="PrivilegeName")
+    depth: PrivilegeDepth = Field(alias="Depth")
+    privilege_id: uuid.UUID | None = Field(default=None, alias="PrivilegeId")
+    business_unit_id: uuid.UUID | None = Field(default=None, alias="BusinessUnitId")
 
 
 class Team(DataverseRow):

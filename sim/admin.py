@@ -204,8 +204,6 @@ async def _faults_and_record(request: web.Request, handler: Handler) -> web.Stre
     sim = request.app[SIM]
     status = 500
     try:
-        if face == "dataverse" and sim.base_latency_ms > 0:
-            await asyncio.sleep(sim.base_latency_ms / 1000)
         fault = _take_fault(sim, _target(request))
         if fault is not None and fault.latency_ms > 0:
             await asyncio.sleep(fault.latency_ms / 1000)

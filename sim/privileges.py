@@ -157,6 +157,28 @@ def privileges_of(state: SimState, systemuser_id: str) -> PrivilegeSet:
     return PrivilegeSet(depths, admin, len(everything))
 
 
+_VERBS: Final = ("Create", "Read", "Write", "Delete", "Append", "AppendTo", "Assign", "Share")
+
+
+def known_privileges(state: SimState) -> set[str]:
+    """Every privilege the sim can name: the table privileges plus those roles mention."""
+    names = {privilege_name(v, s) for v in _VERBS for s in TABLES}
+    names |= {APPROVE_EMAIL, ASSIGN_ROLE, ACT_ON_BEHALF}
+    for privileges in state.role_privileges.values():
+        names |= set(privileges)
+    return names
+
+
+def listed_privileges(state: SimState, systemuser_id: str) -> dict[str, Depth]:
+    """What `RetrieveUserPrivileges` lists: System Administrator's implicit ones spelled out."""
+    held = privileges_of(state, systemuser_id)
+    listed = dict(held.depths)
+    if held.all_privileges:
+        for name in known_privileges(state) - {ACT_ON_BEHALF}:
+            listed[name] = Depth.ORGANIZATION
+    return listed
+
+
 def intersect(a: PrivilegeSet, b: PrivilegeSet) -> PrivilegeSet:
     """What both hold, at the narrower depth (reference §6.7)."""
     names = set(a.depths) | set(b.depths)

@@ -15,6 +15,7 @@ Order of checks for every call under /api/data/v9.2/:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Final
 
@@ -116,6 +117,10 @@ async def _handle(request: web.Request, sim: Sim, api: WebApi) -> DvResponse:
     request[CALLER_OBJECT_ID_KEY] = caller.object_id or token.object_id
     ticket = api.protection.admit(token.object_id, parsed.count if parsed else 1)
     try:
+        # The base latency is time the call spends being served, so it counts against the
+        # concurrency limit like a slow real request would (reference §6.3).
+        if sim.base_latency_ms > 0:
+            await asyncio.sleep(sim.base_latency_ms / 1000)
         if parsed is not None:
             ctx = batch.BatchContext(sim, api, token.object_id, caller_header, dispatch)
             resp = batch.execute(ctx, parsed, headers.getall("Prefer", []))

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sim import rules
+from sim import privileges, rules
+from sim.fixture import Depth
 from sim.state import Row
 from sim.webapi import errors
 from sim.webapi.model import DvRequest, DvResponse, empty_response, json_response
@@ -233,5 +234,45 @@ def retrieve_version(req: DvRequest) -> DvResponse:
                 f"{req.root}$metadata#Microsoft.Dynamics.CRM.RetrieveVersionResponse"
             ),
             "Version": req.sim.state.version,
+        },
+    )
+
+
+_PRIVILEGE_DEPTHS = {
+    Depth.USER: "Basic",
+    Depth.BUSINESS_UNIT: "Local",
+    Depth.PARENT_CHILD: "Deep",
+    Depth.ORGANIZATION: "Global",
+}
+
+
+def retrieve_user_privileges(req: DvRequest, systemuser_id: str) -> DvResponse:
+    """RetrieveUserPrivileges, bound to systemuser: privileges through roles and teams.
+
+    Answers `RetrieveUserPrivilegesResponse { RolePrivileges: [RolePrivilege] }` with
+    `Depth` as the PrivilegeDepth member name (Basic, Local, Deep, Global).
+    """
+    state = req.sim.state
+    row = state.row("systemusers", systemuser_id)
+    if row is None:
+        raise errors.does_not_exist("systemuser", systemuser_id)
+    rules.require_read(req.sim, req.caller, "systemusers", row)
+    business_unit = row.get("_businessunitid_value")
+    entries = [
+        {
+            "Depth": _PRIVILEGE_DEPTHS[depth],
+            "PrivilegeId": privileges.privilege_id(name),
+            "BusinessUnitId": business_unit,
+            "PrivilegeName": name,
+        }
+        for name, depth in sorted(privileges.listed_privileges(state, systemuser_id).items())
+    ]
+    return json_response(
+        200,
+        {
+            "@odata.context": (
+                f"{req.root}$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse"
+            ),
+            "RolePrivileges": entries,
         },
     )

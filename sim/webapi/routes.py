@@ -32,6 +32,11 @@ from sim.webapi.tables import ManyToMany, Table, table
 
 _SEGMENT: Final = re.compile(r"^([^()]*)(?:\((.*)\))?$", re.DOTALL)
 FUNCTIONS: Final = {"WhoAmI": reads.who_am_i, "RetrieveVersion": reads.retrieve_version}
+BOUND_FUNCTIONS: Final = {
+    "systemusers": {
+        "Microsoft.Dynamics.CRM.RetrieveUserPrivileges": reads.retrieve_user_privileges,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ def dispatch(req: DvRequest) -> DvResponse:
     key = _key(first)
     if len(segs) == 1:
         return _entity(req, tbl, key)
+    if len(segs) == 2 and segs[1].name in BOUND_FUNCTIONS.get(first.name, {}):
+        if method != "GET":
+            raise errors.no_http_resource(req.url)
+        return BOUND_FUNCTIONS[first.name][segs[1].name](req, key)
     if len(segs) == 2:
         return _navigation(req, tbl, key, segs[1])
     if len(segs) == 3 and segs[2].name == "$ref" and segs[2].key is None:

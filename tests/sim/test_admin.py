@@ -17,6 +17,7 @@ from sim.app import build_sim, create_sim_app
 from sim.entra import GRAPH_RESOURCE, issue_app_token, validate_token
 from sim.errors import REQUESTS_LIMIT
 from sim.tls import client_context
+from tests.sim.webapi_kit import app_token
 from tests.simharness import CONTOSO, RunningSim
 
 WHOAMI = "/api/data/v9.2/WhoAmI"
@@ -118,9 +119,13 @@ def test_fault_latency_and_base_latency_do_not_block(sim: RunningSim) -> None:
     with sim.admin() as admin:
         assert admin.post("latency", json={"ms": 300}).json() == {"ms": 300}
 
+    token = app_token(sim)  # an unauthenticated call is refused before it is served
+
     async def three_at_once() -> float:
         async with httpx.AsyncClient(
-            base_url=sim.origin, verify=client_context(sim.ca_path)
+            base_url=sim.origin,
+            verify=client_context(sim.ca_path),
+            headers={"Authorization": f"Bearer {token}"},
         ) as client:
             start = time.perf_counter()
             await asyncio.gather(*(client.get(WHOAMI) for _ in range(3)))
