@@ -447,13 +447,14 @@ def self_approval_failures(sim: Sim, caller: EffectiveCaller, mailbox: Row | Non
 
 
 def approval_verdict(
-    sim: Sim, caller: EffectiveCaller, entity_set: str, row: Row
+    sim: Sim, caller: EffectiveCaller, entity_set: str, row: Row, *, approving: bool = True
 ) -> tuple[Verdict, DataverseFault | None]:
     """May `caller` approve (or reject) the address of `row`? With the fault to raise if not.
 
-    Order: the write privilege on the row itself; then the self-approval conditions (which
-    allow it outright); then the permission table (0x8009000B); then the privilege
-    prvApproveRejectEmailAddress (0x80040220).
+    Order: the write privilege on the row itself; then, for an approval only, the
+    self-approval conditions (which allow it outright: the seed speaks of approving your
+    own mailbox, not of rejecting it); then the permission table (0x8009000B); then the
+    privilege prvApproveRejectEmailAddress (0x80040220).
     """
     try:
         _require_verb(sim, caller, "Write", entity_set, row)
@@ -461,7 +462,7 @@ def approval_verdict(
         return Verdict(False, fault.message), fault
     state = sim.state
     mailbox = mailbox_of(state, entity_set, row)
-    if not self_approval_failures(sim, caller, mailbox):
+    if approving and not self_approval_failures(sim, caller, mailbox):
         return Verdict(True, "self-approval: all four conditions hold"), None
     exchange = exchange_of(state, mailbox)
     verdict = table_allows(state.deployment, exchange, state.version, approver_facts(sim, caller))
@@ -524,7 +525,7 @@ def _update_approval(
 ) -> dict[str, Any]:
     """A PATCH whose only attribute is `emailrouteraccessapproval`."""
     if value in (APPROVED, REJECTED):
-        _, fault = approval_verdict(sim, caller, entity_set, row)
+        _, fault = approval_verdict(sim, caller, entity_set, row, approving=value == APPROVED)
         if fault is not None:
             raise fault
     else:
