@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from dataverse import DataverseClient, EntraApp, GraphClient
 from sim.server import SimThread
-from tests.simharness import CONTOSO, RunningSim
+from tests.simharness import CONTOSO, FAST_RETRY, RunningSim
 
 _OUR_VARIABLES = ("Microsoft", "DATAVERSE_", "MAILOPS_")
 
@@ -35,3 +36,38 @@ def sim(sim_thread: SimThread) -> RunningSim:
     running = RunningSim(sim_thread)
     running.reset()
     return running
+
+
+@pytest.fixture
+def entra(sim: RunningSim) -> Iterator[EntraApp]:
+    app = EntraApp(
+        authority=sim.authority,
+        client_id=sim.client_id,
+        client_credential=sim.client_secret,
+        ca_path=sim.ca_path,
+    )
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def dv(sim: RunningSim, entra: EntraApp) -> AsyncIterator[DataverseClient]:
+    async with DataverseClient(
+        sim.dataverse_url,
+        auth=entra.dataverse_auth(sim.dataverse_url),
+        ca_path=sim.ca_path,
+        retry=FAST_RETRY,
+        timeout=10.0,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def graph(sim: RunningSim, entra: EntraApp) -> AsyncIterator[GraphClient]:
+    async with GraphClient(
+        base_url=sim.graph_base,
+        auth=entra.graph_auth(),
+        ca_path=sim.ca_path,
+        retry=FAST_RETRY,
+    ) as client:
+        yield client

@@ -8,12 +8,16 @@ from typing import Any
 
 import httpx
 
+from dataverse import RetryPolicy
 from sim.context import Fault, Sim
 from sim.fixture import FIXTURES_DIR, Fixture
 from sim.server import SimThread
 from sim.tls import client_context
 
 CONTOSO = FIXTURES_DIR / "contoso.yaml"
+
+# Short waits keep retry paths fast in tests; the logic under test is the same.
+FAST_RETRY = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, throttle_budget=10.0)
 ONPREM = FIXTURES_DIR / "onprem.yaml"
 
 

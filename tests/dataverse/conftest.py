@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from dataverse import DataverseClient, EntraApp, GraphClient, RetryPolicy
 from sim.tls import client_context, ensure_tls
-from tests.simharness import RunningSim
+from tests.simharness import FAST_RETRY, RunningSim
 
-# Short waits keep the retry tests fast; the logic under test is the same.
-FAST_RETRY = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, throttle_budget=10.0)
+# The client fixtures (entra, dv, graph) live in tests/conftest.py: other packages use them.
+__all__ = ["FAST_RETRY"]
 
 
 def admin_post(sim: RunningSim, path: str, body: dict[str, Any]) -> None:
@@ -54,41 +52,6 @@ def dataverse_requests(sim: RunningSim) -> list[dict[str, Any]]:
 def other_ca(tmp_path: Path) -> Path:
     """A CA that did not sign the sim's certificate."""
     return ensure_tls(tmp_path / "other-ca").ca_cert
-
-
-@pytest.fixture
-def entra(sim: RunningSim) -> Iterator[EntraApp]:
-    app = EntraApp(
-        authority=sim.authority,
-        client_id=sim.client_id,
-        client_credential=sim.client_secret,
-        ca_path=sim.ca_path,
-    )
-    yield app
-    app.close()
-
-
-@pytest.fixture
-async def dv(sim: RunningSim, entra: EntraApp) -> AsyncIterator[DataverseClient]:
-    async with DataverseClient(
-        sim.dataverse_url,
-        auth=entra.dataverse_auth(sim.dataverse_url),
-        ca_path=sim.ca_path,
-        retry=FAST_RETRY,
-        timeout=10.0,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def graph(sim: RunningSim, entra: EntraApp) -> AsyncIterator[GraphClient]:
-    async with GraphClient(
-        base_url=sim.graph_base,
-        auth=entra.graph_auth(),
-        ca_path=sim.ca_path,
-        retry=FAST_RETRY,
-    ) as client:
-        yield client
 
 
 def sim_client(sim: RunningSim) -> httpx.Client:
