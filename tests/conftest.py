@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 from dataverse import DataverseClient, EntraApp, GraphClient
+from dialogs.app import build_router
+from dialogs.context import EnvironmentServices, Services
+from dialogs.facts import LiveFacts
+from dialogs.router import Router
+from dialogs.signing import CardSigner
+from permissions import Deployment, FactsCache
 from sim.server import SimThread
 from tests.simharness import CONTOSO, FAST_RETRY, RunningSim
 
@@ -71,3 +77,16 @@ async def graph(sim: RunningSim, entra: EntraApp) -> AsyncIterator[GraphClient]:
         retry=FAST_RETRY,
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def services(sim: RunningSim, dv: DataverseClient, graph: GraphClient) -> Services:
+    """The bot's services for the demo environment, over the running sim."""
+    facts = FactsCache(LiveFacts(dv, graph, Deployment.ONLINE), ttl_seconds=0)
+    env = EnvironmentServices("prod", Deployment.ONLINE, dv, facts, is_default=True)
+    return Services({"prod": env})
+
+
+@pytest.fixture
+async def router(services: Services) -> Router:
+    return build_router(services, CardSigner(b"test-signing-secret-0123456789"))

@@ -1,0 +1,19 @@
+"""The whole conversation: the router with every command family registered."""
+
+from __future__ import annotations
+
+from cards import verbs
+from dialogs import bulk, grammar, mailboxes
+from dialogs.context import Services
+from dialogs.router import Router
+from dialogs.signing import CardSigner
+
+
+def build_router(services: Services, signer: CardSigner) -> Router:
+    """A router with every family's commands and buttons; the parser is built now."""
+    grammar.prepare()
+    router = Router(services, signer)
+    mailboxes.register(router)
+    router.action(verbs.PREVIEW_CONFIRM)(bulk.confirm)
+    router.action(verbs.PREVIEW_CANCEL)(bulk.cancel)
+    return router

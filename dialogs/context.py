@@ -1,0 +1,107 @@
+"""What every dialog works with: the configured environments and one turn's context.
+
+`Services` is built once at startup (`bot.serve`) and holds long-lived clients; `Ctx` is
+built per turn and carries the caller, the chosen environment and the reply language.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cards.i18n import Strings, translator
+from dataverse.client import DataverseClient
+from dataverse.models import OrgEmailSettings, ServerProfile
+from dialogs.errors import UnknownEnvironmentError
+from dialogs.turn import Turn
+from permissions import Actor, Deployment, Environment, FactsCache
+
+PROFILES_TTL_S = 60.0  # profiles change rarely; their servertype decides approvals
+
+
+@dataclass
+class EnvironmentServices:
+    """One Dataverse environment the bot administers."""
+
+    name: str
+    deployment: Deployment
+    dataverse: DataverseClient
+    facts: FactsCache
+    is_default: bool = False
+    _profiles: tuple[float, dict[uuid.UUID, ServerProfile]] | None = field(
+        default=None, repr=False
+    )
+
+    async def profiles(self) -> dict[uuid.UUID, ServerProfile]:
+        """Server profiles by id, kept for a minute: they are few and rarely change."""
+        now = time.monotonic()
+        if self._profiles is None or now - self._profiles[0] > PROFILES_TTL_S:
+            rows = await self.dataverse.server_profiles(active_only=False)
+            self._profiles = (now, {p.id: p for p in rows})
+        return self._profiles[1]
+
+    def forget_profiles(self) -> None:
+        self._profiles = None
+
+    async def org_settings(self) -> OrgEmailSettings:
+        return await self.dataverse.org_email_settings()
+
+
+@dataclass
+class Services:
+    """Everything long-lived the dialogs use."""
+
+    environments: Mapping[str, EnvironmentServices]
+    act_as_caller: bool = True  # send CallerObjectId so Dataverse's audit shows the person
+
+    @property
+    def default(self) -> EnvironmentServices:
+        for env in self.environments.values():
+            if env.is_default:
+                return env
+        return next(iter(self.environments.values()))
+
+    def environment(self, name: str | None) -> EnvironmentServices:
+        if name is None:
+            return self.default
+        for key, env in self.environments.items():
+            if key.casefold() == name.casefold():
+                return env
+        raise UnknownEnvironmentError(name, tuple(self.environments))
+
+
+@dataclass
+class Ctx:
+    """One turn as the dialogs see it."""
+
+    turn: Turn
+    services: Services
+    env: EnvironmentServices
+    strings: Strings
+
+    @classmethod
+    def of(cls, turn: Turn, services: Services, environment: str | None = None) -> Ctx:
+        return cls(
+            turn=turn,
+            services=services,
+            env=services.environment(environment),
+            strings=translator(turn.locale),
+        )
+
+    @property
+    def caller_id(self) -> str:
+        return self.turn.caller.object_id
+
+    def with_environment(self, name: str | None) -> Ctx:
+        return Ctx(self.turn, self.services, self.services.environment(name), self.strings)
+
+    async def facts(self) -> tuple[Actor, Environment]:
+        """The caller's permission facts, live (cached for a few seconds)."""
+        return await self.env.facts.facts(self.caller_id)
+
+    @property
+    def acting_for(self) -> str | None:
+        """The object id writes run as (CallerObjectId), or None to write as the app."""
+        return self.caller_id if self.services.act_as_caller else None

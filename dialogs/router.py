@@ -1,0 +1,231 @@
+"""The dispatcher: text to a command, a click to its action, and every failure to a card.
+
+Each command family registers its handlers here (`Router.command`, `Router.action`); a
+handler returns the card to show. Errors are answered in one place, `_answer`, so a
+handler never formats its own failures and nothing reaches the person as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from cards import verbs
+from cards.access import permission_denied
+from cards.choices import Candidate, choice, did_you_mean
+from cards.common import ErrorKind, error_card
+from cards.i18n import translator
+from dataverse.errors import (
+    DataverseError,
+    DataverseRequestError,
+    DataverseStatusError,
+    DataverseTimeout,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    Throttled,
+)
+from dialogs import access, grammar
+from dialogs.commands import BaseCommand, CommandKind
+from dialogs.context import Ctx, Services
+from dialogs.errors import (
+    AmbiguousError,
+    DeniedError,
+    NoIdentityError,
+    NothingMatchedError,
+    StaleCardError,
+    UnknownEnvironmentError,
+)
+from dialogs.signing import CardSigner
+from dialogs.turn import Card, CardAction, Turn
+from permissions import FactsUnavailableError
+
+log = logging.getLogger("mailops.dialogs")
+
+C = TypeVar("C", bound=BaseCommand)
+CommandHandler = Callable[[Ctx, Any], Awaitable[Card]]
+ActionHandler = Callable[[Ctx, dict[str, Any]], Awaitable[Card]]
+
+
+class Router:
+    """Implements `dialogs.turn.Dispatcher` for the whole product."""
+
+    def __init__(self, services: Services, signer: CardSigner) -> None:
+        self.services = services
+        self.signer = signer
+        self._commands: dict[CommandKind, CommandHandler] = {}
+        self._actions: dict[str, ActionHandler] = {}
+
+    # ---- registration -------------------------------------------------------------------
+
+    def command(self, kind: CommandKind) -> Callable[[CommandHandler], CommandHandler]:
+        def register(handler: CommandHandler) -> CommandHandler:
+            self._commands[kind] = handler
+            return handler
+
+        return register
+
+    def action(self, verb: str) -> Callable[[ActionHandler], ActionHandler]:
+        def register(handler: ActionHandler) -> ActionHandler:
+            self._actions[verb] = handler
+            return handler
+
+        return register
+
+    def handles(self, kind: CommandKind) -> bool:
+        return kind in self._commands
+
+    # ---- Dispatcher -------------------------------------------------------------------
+
+    async def on_message(self, turn: Turn) -> None:
+        card = await (self._click(turn, turn.action) if turn.action else self.run_text(turn))
+        await turn.reply(self._sign(card, turn))
+
+    async def on_execute(self, turn: Turn) -> Card | str:
+        if turn.action is None:
+            return "?"
+        return self._sign(await self._click(turn, turn.action), turn)
+
+    async def on_installed(self, turn: Turn) -> None:
+        await turn.reply(self._sign(await self.run_text(turn, "help"), turn))
+
+    # ---- running ------------------------------------------------------------------------
+
+    async def run_text(self, turn: Turn, text: str | None = None) -> Card:
+        """Parse and run one typed request; always answers with a card."""
+        ctx: Ctx | None = None
+        try:
+            command = grammar.parse(turn.text if text is None else text)
+            ctx = Ctx.of(turn, self.services, command.environment)
+            self._require_identity(turn)
+            handler = self._commands.get(command.kind)
+            if handler is None:
+                return self._unavailable(ctx, command.kind)
+            return await handler(ctx, command)
+        except Exception as exc:  # the turn boundary: every failure becomes a card
+            return await self._answer(turn, ctx, exc)
+
+    async def _click(self, turn: Turn, action: CardAction) -> Card:
+        ctx: Ctx | None = None
+        try:
+            data = dict(action.data)
+            if not self.signer.verify(turn.conversation.id, action.verb, data):
+                raise StaleCardError
+            if action.verb == verbs.COMMAND_RUN:
+                return await self.run_text(turn, str(data.get(verbs.TEXT, "")))
+            if action.verb == verbs.CHOICE_PICK:
+                return await self.run_text(turn, _picked(data))
+            ctx = Ctx.of(turn, self.services, _text_or_none(data.get("environment")))
+            self._require_identity(turn)
+            handler = self._actions.get(action.verb)
+            if handler is None:
+                raise StaleCardError
+            return await handler(ctx, data)
+        except Exception as exc:  # the turn boundary: every failure becomes a card
+            return await self._answer(turn, ctx, exc)
+
+    @staticmethod
+    def _require_identity(turn: Turn) -> None:
+        if not turn.caller.object_id:
+            raise NoIdentityError
+
+    def _sign(self, card: Card, turn: Turn) -> Card:
+        return self.signer.sign(card, turn.conversation.id)
+
+    def _unavailable(self, ctx: Ctx, kind: CommandKind) -> Card:
+        return error_card(
+            ctx.strings,
+            ErrorKind.REFUSED,
+            correlation_id=ctx.turn.correlation_id,
+            environment=ctx.env.name,
+            subject=kind.value,
+        )
+
+    # ---- failures -----------------------------------------------------------------------
+
+    async def _answer(self, turn: Turn, ctx: Ctx | None, exc: Exception) -> Card:
+        """The one place where an exception becomes what the person reads."""
+        if ctx is None:
+            ctx = Ctx(turn, self.services, self.services.default, translator(turn.locale))
+        strings, env = ctx.strings, ctx.env.name
+        correlation = turn.correlation_id
+        match exc:
+            case grammar.UsageError():
+                suggestions = [c.text for c in getattr(exc, "candidates", ())]
+                return did_you_mean(strings, turn.text or "", suggestions, environment=env)
+            case DeniedError():
+                return permission_denied(strings, access.denial(exc), environment=env)
+            case AmbiguousError():
+                candidates = [Candidate(m.id, m.label, m.detail) for m in exc.matches[:20]]
+                data = {verbs.TEXT: exc.command_text, "name": exc.text}
+                return choice(strings, exc.text, candidates, environment=env, data=data)
+            case NothingMatchedError():
+                suggestions = [
+                    exc.command_text.replace(exc.text, s, 1) if exc.command_text else s
+                    for s in exc.suggestions
+                ]
+                return did_you_mean(strings, exc.text, suggestions, environment=env)
+            case UnknownEnvironmentError():
+                text = turn.text or ""
+                suggestions = [text.replace(exc.name, known) for known in exc.known]
+                return did_you_mean(strings, text, suggestions, environment=env)
+            case StaleCardError() | NoIdentityError():
+                return error_card(
+                    strings, ErrorKind.STALE_CARD, correlation_id=correlation, environment=env
+                )
+            case Throttled():
+                return error_card(
+                    strings,
+                    ErrorKind.THROTTLED,
+                    correlation_id=correlation,
+                    environment=env,
+                    retry_after=exc.retry_after,
+                )
+            case NotFound():
+                return error_card(
+                    strings, ErrorKind.NOT_FOUND, correlation_id=correlation, environment=env
+                )
+            case PreconditionFailed():
+                return error_card(
+                    strings, ErrorKind.CONFLICT, correlation_id=correlation, environment=env
+                )
+            case ServiceUnavailable() | DataverseRequestError() | FactsUnavailableError():
+                kind = (
+                    ErrorKind.TIMEOUT
+                    if isinstance(exc, DataverseTimeout)
+                    else ErrorKind.UNAVAILABLE
+                )
+                log.warning("Dataverse unavailable in turn %s: %r", correlation, exc)
+                return error_card(strings, kind, correlation_id=correlation, environment=env)
+            case DataverseStatusError():
+                return error_card(
+                    strings,
+                    ErrorKind.REFUSED,
+                    correlation_id=correlation,
+                    environment=env,
+                    code=exc.code or str(exc.status),
+                )
+            case InvalidInput():
+                return did_you_mean(strings, turn.text or "", [], environment=env)
+            case DataverseError():
+                log.error("Dataverse error in turn %s: %r", correlation, exc)
+        log.exception("unexpected error in turn %s", correlation, exc_info=exc)
+        return error_card(
+            strings, ErrorKind.UNEXPECTED, correlation_id=correlation, environment=env
+        )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _picked(data: dict[str, Any]) -> str:
+    """The original request with the ambiguous name replaced by the chosen record's id."""
+    text = str(data.get(verbs.TEXT, ""))
+    name = str(data.get("name", ""))
+    picked = str(data.get(verbs.CANDIDATE_ID, ""))
+    if not name or not picked or name not in text:
+        raise StaleCardError
+    return text.replace(name, picked, 1)

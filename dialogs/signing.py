@@ -1,0 +1,66 @@
+"""Card buttons carry a signature, so a click can only send what the bot put on the card.
+
+Every Action.Execute / Action.Submit the bot sends gets `sig`: an HMAC over the
+conversation, the verb and the data. A click whose data was changed (another mailbox id
+than the card was for), or that comes from another conversation, fails the check and is
+refused before anything runs. Input values the person types (the reason box) are not
+part of what is signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any, Final
+
+from cards import verbs
+from cards.common import VERB_KEY
+
+SIGNATURE_KEY: Final = "sig"
+_INPUTS: Final = frozenset({verbs.REASON})
+_UNSIGNED: Final = frozenset({SIGNATURE_KEY, VERB_KEY, *_INPUTS})
+
+
+class CardSigner:
+    """Signs the buttons of outgoing cards and checks the data of incoming clicks."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            msg = "the card signing secret must be at least 16 bytes"
+            raise ValueError(msg)
+        self._secret = secret
+
+    def _digest(self, conversation_id: str, verb: str, data: dict[str, Any]) -> str:
+        signed = {k: v for k, v in data.items() if k not in _UNSIGNED}
+        message = json.dumps(
+            [conversation_id, verb, signed], sort_keys=True, separators=(",", ":"), default=str
+        )
+        return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def sign(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+        """Add `sig` to every button's data (in place) and return the card."""
+        for action in _actions(card):
+            verb = action.get("verb") or (action.get("data") or {}).get(VERB_KEY)
+            data = action.get("data")
+            if isinstance(verb, str) and isinstance(data, dict):
+                data[SIGNATURE_KEY] = self._digest(conversation_id, verb, data)
+        return card
+
+    def verify(self, conversation_id: str, verb: str, data: dict[str, Any]) -> bool:
+        given = data.get(SIGNATURE_KEY)
+        if not isinstance(given, str):
+            return False
+        return hmac.compare_digest(given, self._digest(conversation_id, verb, data))
+
+
+def _actions(node: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("type") in {"Action.Execute", "Action.Submit"}:
+            yield node
+        for value in node.values():
+            yield from _actions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _actions(item)

@@ -1,0 +1,68 @@
+"""Mailbox commands through the router, against the sim: parse → permit → act → card."""
+
+from __future__ import annotations
+
+from dialogs.router import Router
+from tests.dialogs.kit import click, say, text_of
+from tests.simharness import RunningSim
+
+
+def _mailbox(sim: RunningSim, name: str) -> dict[str, object]:
+    mailbox_id = sim.person(name).mailbox.id
+    return next(m for m in sim.state()["mailboxes"] if m["mailboxid"] == mailbox_id)
+
+
+async def test_exchange_admin_approves_alice(router: Router, sim: RunningSim) -> None:
+    """Seed table, online + Exchange Online: Exchange admin + System admin → Yes."""
+    card = await say(router, sim, "eddie", "approve mailbox for alice")
+    assert "Done" in text_of(card)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 1
+    patches = [r for r in sim.requests() if r["method"] in ("PATCH", "POST")]
+    assert all(r["caller_object_id"] == sim.person("eddie").object_id for r in patches)
+
+
+async def test_system_admin_alone_is_denied_with_the_rule(router: Router, sim: RunningSim) -> None:
+    """Seed table, online + Exchange Online: System admin alone → No; nothing is written."""
+    card = await say(router, sim, "sam", "approve mailbox for alice")
+    text = text_of(card)
+    assert "Request approval" in text
+    assert "System admin alone" in text
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 2
+    assert not [r for r in sim.requests() if r["method"] in ("PATCH", "POST")]
+
+
+async def test_indonesian_request_gets_an_indonesian_card(router: Router, sim: RunningSim) -> None:
+    card = await say(router, sim, "eddie", "setujui kotak pesan alice", locale="id-ID")
+    assert "Selesai" in text_of(card) or "Setujui" in text_of(card)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 1
+
+
+async def test_test_mailbox_bob_shows_the_failure_alert(router: Router, sim: RunningSim) -> None:
+    card = await say(router, sim, "eddie", "test mailbox bob")
+    assert "Authentication failure" in text_of(card)
+
+
+async def test_tampered_click_is_refused(router: Router, sim: RunningSim) -> None:
+    card = await say(router, sim, "eddie", "status of alice")
+    action_card = dict(card)
+    forged = await click(
+        router, sim, "eddie", action_card, "Approve", mailboxId=sim.person("bob").mailbox.id
+    )
+    assert "out of date" in text_of(forged)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 2
+
+
+async def test_a_prefix_alone_asks_before_acting(router: Router, sim: RunningSim) -> None:
+    """A name that only starts another ("a") gets a choice card, and nothing is written."""
+    card = await say(router, sim, "eddie", "approve al")
+    assert "Alice Anders" in text_of(card)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 2
+    picked = await click(router, sim, "eddie", card, "Choose")
+    assert "Done" in text_of(picked)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 1
+
+
+async def test_unknown_environment_offers_the_known_ones(router: Router, sim: RunningSim) -> None:
+    card = await say(router, sim, "eddie", "approve alice in staging")
+    assert "approve alice in prod" in text_of(card)
+    assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 2
