@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from cards import verbs
-from dialogs import bulk, grammar, mailboxes
+from dialogs import (
+    approvers,
+    bulk,
+    explain,
+    grammar,
+    help,
+    lists,
+    mailbox_settings,
+    mailboxes,
+    org_settings,
+    profiles,
+)
 from dialogs.context import Services
 from dialogs.router import Router
 from dialogs.signing import CardSigner
@@ -13,7 +24,17 @@ def build_router(services: Services, signer: CardSigner) -> Router:
     """A router with every family's commands and buttons; the parser is built now."""
     grammar.prepare()
     router = Router(services, signer)
-    mailboxes.register(router)
+    for family in (
+        mailboxes,
+        mailbox_settings,
+        lists,
+        profiles,
+        org_settings,
+        approvers,
+        explain,
+        help,
+    ):
+        family.register(router)
     router.action(verbs.PREVIEW_CONFIRM)(bulk.confirm)
     router.action(verbs.PREVIEW_CANCEL)(bulk.cancel)
     return router
