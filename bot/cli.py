@@ -14,6 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("sim", help="run the local tenant stand-in", add_help=False)
     sub.add_parser("demo", help="sim + bot (+ Agents Playground)", add_help=False)
     sub.add_parser("bench", help="benchmarks (bulk, turns, monitor)", add_help=False)
+    sub.add_parser("serve", help="run the bot (configured from the environment)", add_help=False)
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo import main as demo_main
 
         return demo_main(rest)
+    if command == "serve":
+        from bot.serve import main as serve_main
+
+        return serve_main(rest)
     if command == "bench":
         from bot.bench import main as bench_main
 

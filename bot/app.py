@@ -1,0 +1,117 @@
+"""The bot's aiohttp application: `POST /api/messages` and `GET /healthz`, nothing else."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import Bot, InvokeResponse, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot.turn import BotTurn
+from dialogs.turn import Dispatcher
+
+log = logging.getLogger("mailops.bot")
+
+_MAX_BODY_BYTES = 256 * 1024  # a Teams activity is far smaller; refuse floods early
+_CARD = "application/vnd.microsoft.card.adaptive"
+_MESSAGE = "application/vnd.microsoft.activity.message"
+
+
+class MailOpsBot(Bot):  # type: ignore[misc]
+    """Routes each activity to the dialogs; the only botbuilder `Bot` of the product."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity: Activity = context.activity
+        turn = BotTurn(context)
+        if activity.type == ActivityTypes.message:
+            await self._dispatcher.on_message(turn)
+        elif activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
+            result = await self._dispatcher.on_execute(turn)
+            body: dict[str, Any] = (
+                {"statusCode": 200, "type": _CARD, "value": result}
+                if isinstance(result, dict)
+                else {"statusCode": 200, "type": _MESSAGE, "value": result}
+            )
+            await context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(200, body))
+            )
+        elif activity.type == ActivityTypes.invoke:
+            # Invokes we do not serve (message extensions, task modules) get 501, as
+            # botbuilder's own handler answers them.
+            await context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(501))
+            )
+        elif activity.type in {
+            ActivityTypes.installation_update,
+            ActivityTypes.conversation_update,
+        } and _bot_was_added(activity):
+            await self._dispatcher.on_installed(turn)
+
+
+ADAPTER: web.AppKey[CloudAdapter] = web.AppKey("adapter", CloudAdapter)
+BOT: web.AppKey[MailOpsBot] = web.AppKey("bot", MailOpsBot)
+
+
+def _bot_was_added(activity: Activity) -> bool:
+    if activity.type == ActivityTypes.installation_update:
+        return str(activity.action or "").startswith("add")
+    recipient = activity.recipient.id if activity.recipient else None
+    return any(member.id == recipient for member in activity.members_added or [])
+
+
+async def _messages(request: web.Request) -> web.Response:
+    if request.content_type != "application/json":
+        return _problem(415, "expected application/json")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _problem(400, "the body is not JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return _problem(400, "the body is not a Bot Framework activity")
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:  # msrest raises several unrelated types for malformed models
+        return _problem(400, "the body is not a Bot Framework activity")
+    auth_header = request.headers.get("Authorization", "")
+    try:
+        response = await request.app[ADAPTER].process_activity(
+            auth_header, activity, request.app[BOT].on_turn
+        )
+    except PermissionError:
+        return _problem(401, "unauthorized")
+    # CloudAdapter.process would serialize the invoke body a second time and fail on a
+    # dict (reference/teams.md §2.4); answering from process_activity avoids that.
+    if response is None:
+        return web.Response(status=201)
+    return web.json_response(response.body, status=response.status)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def _problem(status: int, detail: str) -> web.Response:
+    return web.json_response({"error": {"status": status, "message": detail}}, status=status)
+
+
+def create_app(adapter: CloudAdapter, dispatcher: Dispatcher) -> web.Application:
+    """The web surface; long-lived services are opened by the caller (`bot.serve`)."""
+    app = web.Application(client_max_size=_MAX_BODY_BYTES)
+    app[ADAPTER] = adapter
+    app[BOT] = MailOpsBot(dispatcher)
+
+    async def on_error(context: TurnContext, error: Exception) -> None:
+        # The last resort: dialogs answer their own errors with cards; this only logs.
+        log.exception("unhandled error in turn %s", context.activity.id, exc_info=error)
+
+    adapter.on_turn_error = on_error
+    app.router.add_post("/api/messages", _messages)
+    app.router.add_get("/healthz", _healthz)
+    return app

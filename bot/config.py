@@ -1,0 +1,168 @@
+"""Settings from the environment: Microsoft's variable names plus DATAVERSE_URL and MAILOPS_*.
+
+`Settings.from_env(environ)` is the only place that reads variables; a bad or missing value
+fails startup with a message naming the key. Secrets are `SecretStr`, so they print masked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from permissions import Deployment
+
+
+class AppType(StrEnum):
+    MULTI_TENANT = "MultiTenant"
+    SINGLE_TENANT = "SingleTenant"
+    USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class ConfigError(Exception):
+    """Startup configuration is invalid; the message names every bad key."""
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=True, populate_by_name=False
+    )
+
+    # Bot Framework identity (the names Azure's docs and templates use).
+    app_id: str = Field(default="", validation_alias=_alias("MicrosoftAppId"))
+    app_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias=_alias("MicrosoftAppPassword")
+    )
+    app_type: AppType = Field(
+        default=AppType.MULTI_TENANT, validation_alias=_alias("MicrosoftAppType")
+    )
+    app_tenant_id: str = Field(default="", validation_alias=_alias("MicrosoftAppTenantId"))
+
+    # Where the bot listens.
+    host: str = Field(default="127.0.0.1", validation_alias=_alias("MAILOPS_HOST"))
+    port: int = Field(default=3978, ge=1, le=65535, validation_alias=_alias("MAILOPS_PORT"))
+
+    # Dataverse, Graph and Entra.
+    dataverse_url: str = Field(validation_alias=_alias("DATAVERSE_URL"))
+    tenant_id: str = Field(validation_alias=_alias("MAILOPS_TENANT_ID"))
+    client_id: str = Field(validation_alias=_alias("MAILOPS_CLIENT_ID"))
+    client_secret: SecretStr = Field(validation_alias=_alias("MAILOPS_CLIENT_SECRET"))
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        validation_alias=_alias("MAILOPS_AUTHORITY_HOST"),
+    )
+    graph_url: str = Field(
+        default="https://graph.microsoft.com/v1.0/", validation_alias=_alias("MAILOPS_GRAPH_URL")
+    )
+    ca_bundle: Path | None = Field(default=None, validation_alias=_alias("MAILOPS_CA_BUNDLE"))
+    environment_name: str = Field(
+        default="prod",
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        validation_alias=_alias("MAILOPS_ENVIRONMENT_NAME"),
+    )
+    deployment: Deployment = Field(
+        default=Deployment.ONLINE, validation_alias=_alias("MAILOPS_DEPLOYMENT")
+    )
+    card_secret: SecretStr | None = Field(
+        default=None, validation_alias=_alias("MAILOPS_CARD_SECRET")
+    )
+
+    # Behaviour.
+    facts_ttl_s: float = Field(
+        default=30.0, ge=0, le=3600, validation_alias=_alias("MAILOPS_FACTS_TTL_S")
+    )
+    act_as_caller: bool = Field(default=True, validation_alias=_alias("MAILOPS_ACT_AS_CALLER"))
+    log_level: str = Field(default="INFO", validation_alias=_alias("MAILOPS_LOG_LEVEL"))
+
+    @field_validator("app_type", mode="before")
+    @classmethod
+    def _app_type_any_case(cls, value: Any) -> Any:
+        # botbuilder reads MicrosoftAppType case-insensitively; so do we.
+        if isinstance(value, str):
+            for member in AppType:
+                if member.value.lower() == value.strip().lower():
+                    return member
+        return value
+
+    @field_validator("dataverse_url", "authority_host", "graph_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            msg = "must be an https:// URL"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            msg = f"no such file: {value}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def authentication_enabled(self) -> bool:
+        """Bot Framework authentication is on whenever an app id is configured."""
+        return bool(self.app_id)
+
+    @property
+    def listens_on_loopback_only(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping (tests pass a dict); raise ConfigError naming keys."""
+        try:
+            settings = cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+        problems = settings._consistency_problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return settings
+
+    def _consistency_problems(self) -> list[str]:
+        problems = []
+        if self.app_type is AppType.SINGLE_TENANT and not (
+            self.app_tenant_id and self.app_password.get_secret_value()
+        ):
+            problems.append(
+                "MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId and MicrosoftAppPassword"
+            )
+        if self.app_type is AppType.USER_ASSIGNED_MSI and not self.app_tenant_id:
+            problems.append("MicrosoftAppType=UserAssignedMSI needs MicrosoftAppTenantId")
+        if self.card_secret is not None and len(self.card_secret.get_secret_value()) < 16:
+            problems.append("MAILOPS_CARD_SECRET: must be at least 16 characters")
+        if not self.authentication_enabled and not self.listens_on_loopback_only:
+            problems.append(
+                f"MAILOPS_HOST={self.host}: without MicrosoftAppId the bot accepts "
+                "unauthenticated activities, so it listens on loopback only"
+            )
+        return problems
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        key = ".".join(str(p) for p in error["loc"]) or "?"
+        message = "is required" if error["type"] == "missing" else error["msg"]
+        parts.append(f"{key}: {message}")
+    return "invalid configuration: " + "; ".join(parts)
