@@ -31,7 +31,7 @@ from dataverse.ops.results import BulkResult
 from dialogs import access, resolve
 from dialogs.context import Ctx
 from dialogs.errors import DeniedError, StaleCardError
-from dialogs.outcomes import card_item
+from dialogs.outcomes import card_item, reason_for
 from dialogs.resolve import Resolved
 from permissions import Action
 
@@ -134,14 +134,15 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
     plan = _take(ctx, data)
     ctx = ctx.with_environment(plan.environment)
     loaded = await load_mailboxes(ctx.env.dataverse, list(plan.versions), DEFAULT_OPTIONS)
-    rows = {k: v for k, v in loaded.items() if isinstance(v, Mailbox)}
     still: list[Mailbox] = []
     results: dict[uuid.UUID, CardItem] = {}
     for mailbox_id, version in plan.versions.items():
         label = plan.labels[mailbox_id]
-        row = rows.get(mailbox_id)
-        if row is None:
-            results[mailbox_id] = CardItem(label, CardOutcome.FAILED, Reason.NOT_FOUND)
+        row = loaded.get(mailbox_id)
+        if not isinstance(row, Mailbox):
+            # Gone, or unreadable right now (throttled, unavailable): say which.
+            reason = reason_for(row) if row is not None else Reason.NOT_FOUND
+            results[mailbox_id] = CardItem(label, CardOutcome.FAILED, reason)
         elif row.version_number != version:
             results[mailbox_id] = CardItem(label, CardOutcome.SKIPPED, Reason.CHANGED)
         else:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Final
 
 from cards.access import RuleRef, rule_text
-from cards.common import Card, ErrorKind, error_card
+from cards.common import Card
 from cards.help import HelpEntry, help_card
 from cards.labels import Operation, operation_label
 from dataverse.models import ServerProfile
@@ -221,18 +221,6 @@ def _allowed_entry(ctx: Ctx, subject: Subject, decision: Decision) -> HelpEntry:
     return (what, "", rule_text(strings, rule))
 
 
-def _not_here(ctx: Ctx, kind: CommandKind) -> Card:
-    """What running the command would answer: this router does not offer it (the card of
-    `Router._unavailable`)."""
-    return error_card(
-        ctx.strings,
-        ErrorKind.REFUSED,
-        correlation_id=ctx.turn.correlation_id,
-        environment=ctx.env.name,
-        subject=kind.value,
-    )
-
-
 def register(router: Router) -> None:
     """The explanation command."""
 
@@ -242,7 +230,7 @@ def register(router: Router) -> None:
         and what you are missing; or which rule lets you. Nothing is run."""
         asked = command.command
         if not router.handles(asked.kind):
-            return _not_here(ctx, asked.kind)
+            return router.unavailable(ctx, asked.kind)
         found = await subjects(ctx, asked)
         actor, environment = await ctx.facts()
         entries: list[HelpEntry] = []

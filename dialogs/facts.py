@@ -7,12 +7,12 @@ application identity: the facts are about the person, not by the person.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Final
 
 from dataverse.client import DataverseClient
 from dataverse.graph import GraphClient
 from dataverse.models import PrivilegeDepth, Role
+from dialogs.concurrency import both
 from permissions import DataversePrincipalFacts, Deployment, Depth, Environment, RoleRef
 
 _DEPTHS: Final[dict[PrivilegeDepth, Depth]] = {
@@ -51,7 +51,7 @@ class LiveFacts:
         user = await self._dataverse.person_by_object_id(object_id)
         if user is None or user.is_disabled:
             return DataversePrincipalFacts(systemuser_id=None, upn=None)
-        roles, held = await asyncio.gather(
+        roles, held = await both(
             self._dataverse.security_roles(user.id), self._dataverse.user_privileges(user.id)
         )
         privileges: dict[str, Depth] = {}
@@ -71,7 +71,7 @@ class LiveFacts:
         )
 
     async def environment(self) -> Environment:
-        version, settings = await asyncio.gather(
+        version, settings = await both(
             self._dataverse.retrieve_version(), self._dataverse.org_email_settings()
         )
         return Environment(

@@ -9,8 +9,6 @@ role, the default profile itself. `help <command>` shows that command's usages a
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import TypeVar
 
 from cards.common import Card
@@ -18,6 +16,7 @@ from cards.help import HelpEntry, help_card
 from cards.i18n import Language as CardLanguage
 from dataverse.models import ServerProfile
 from dialogs.commands import REGISTRY, CommandInfo, CommandKind, Help, Language
+from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.explain import MAILBOX_ACTIONS, REQUIRES, someone_elses_mailbox
 from dialogs.router import Router
@@ -46,21 +45,10 @@ def _representative(action: Action, default: ServerProfile | None) -> Target | N
     return None  # organization-wide actions, and views as listings
 
 
-async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """Both at once, each awaited to its end before a failure is raised: a read left
-    running would outlive the turn (and the client it uses)."""
-    a, b = await asyncio.gather(first, second, return_exceptions=True)
-    if isinstance(a, BaseException):
-        raise a
-    if isinstance(b, BaseException):
-        raise b
-    return a, b
-
-
 async def runnable(ctx: Ctx, router: Router) -> list[CommandInfo]:
     """The registry's commands that the router answers and the caller may run, in order."""
-    (actor, environment), (profiles, org) = await _both(
-        ctx.facts(), _both(ctx.env.profiles(), ctx.env.org_settings())
+    (actor, environment), (profiles, org) = await both(
+        ctx.facts(), both(ctx.env.profiles(), ctx.env.org_settings())
     )
     default = profiles.get(org.default_profile_id) if org.default_profile_id else None
 

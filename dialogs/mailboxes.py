@@ -7,7 +7,6 @@ naming several mailboxes becomes a preview that runs only after it is confirmed.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from cards import verbs
@@ -21,6 +20,7 @@ from dataverse.models import Mailbox
 from dataverse.ops.testing import Polling
 from dialogs import access, bulk, resolve
 from dialogs.commands import Alerts, Approve, CommandKind, Reject, Status, TestAndEnable
+from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_items
@@ -70,7 +70,7 @@ async def test_mailbox(ctx: Ctx, found: Resolved) -> Card:
 
 async def _status_card(ctx: Ctx, row: Mailbox, *, alerts: Any = None) -> Card:
     target = await access.mailbox_target(ctx, row)
-    (actor, environment), profiles = await asyncio.gather(ctx.facts(), ctx.env.profiles())
+    (actor, environment), profiles = await both(ctx.facts(), ctx.env.profiles())
     if alerts is None:
         alerts = await ops.list_alerts(ctx.env.dataverse, mailbox_id=row.id, limit=_ALERTS_SHOWN)
     allowed = {

@@ -15,6 +15,7 @@ from dataverse.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
+    ServiceUnavailable,
     Throttled,
 )
 from dataverse.ops import NotApplied, TestFailed, TestNotFinished
@@ -44,7 +45,7 @@ def reason_for(error: DataverseError) -> Reason:
             return Reason.CHANGED
         case DataverseTimeout():
             return Reason.TIMEOUT
-        case DataverseRequestError():
+        case DataverseRequestError() | ServiceUnavailable():
             return Reason.UNAVAILABLE
     return Reason.REFUSED
 

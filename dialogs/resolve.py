@@ -7,7 +7,6 @@ only ever reaches Dataverse as an escaped OData literal (`dataverse.odata`).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from rapidfuzz import fuzz, process
 from dataverse.errors import InvalidInput, NotFound
 from dataverse.models import Mailbox, Queue, ServerProfile, SystemUser
 from dataverse.odata import Query, asc, col, parse_guid
+from dialogs.concurrency import both, every, three
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, Match, NothingMatchedError
 
@@ -81,7 +81,7 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
         & col("statecode").eq(0),
         orderby=(asc("name"),),
     )
-    people, queues, boxes = await asyncio.gather(
+    people, queues, boxes = await three(
         dv.list_rows(SystemUser, people_q, limit=_LIMIT),
         dv.list_rows(Queue, queues_q, limit=_LIMIT),
         dv.list_rows(Mailbox, mailboxes_q, limit=_LIMIT),
@@ -126,7 +126,7 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
 
 async def mailboxes(ctx: Ctx, texts: Sequence[str], *, command_text: str) -> list[Resolved]:
     """Each name resolved at the same time; the first problem is raised."""
-    return list(await asyncio.gather(*(mailbox(ctx, t, command_text=command_text) for t in texts)))
+    return await every(mailbox(ctx, t, command_text=command_text) for t in texts)
 
 
 async def _suggestions(ctx: Ctx, text: str) -> list[str]:
@@ -134,7 +134,7 @@ async def _suggestions(ctx: Ctx, text: str) -> list[str]:
     first = text[:1]
     if not first:
         return []
-    people, queues = await asyncio.gather(
+    people, queues = await both(
         ctx.env.dataverse.list_rows(
             SystemUser,
             Query(

@@ -8,6 +8,7 @@ handler never formats its own failures and nothing reaches the person as a trace
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from dataverse.errors import (
     ServiceUnavailable,
     Throttled,
 )
+from dataverse.ops import MissingDefault, NotApplied, ProfileExists
 from dialogs import access, grammar
 from dialogs.commands import BaseCommand, CommandKind
 from dialogs.context import Ctx, Services
@@ -102,7 +104,7 @@ class Router:
             self._require_identity(turn)
             handler = self._commands.get(command.kind)
             if handler is None:
-                return self._unavailable(ctx, command.kind)
+                return self.unavailable(ctx, command.kind)
             return await handler(ctx, command)
         except Exception as exc:  # the turn boundary: every failure becomes a card
             return await self._answer(turn, ctx, exc)
@@ -134,7 +136,8 @@ class Router:
     def _sign(self, card: Card, turn: Turn) -> Card:
         return self.signer.sign(card, turn.conversation.id)
 
-    def _unavailable(self, ctx: Ctx, kind: CommandKind) -> Card:
+    def unavailable(self, ctx: Ctx, kind: CommandKind) -> Card:
+        """The answer for a command this deployment does not serve."""
         return error_card(
             ctx.strings,
             ErrorKind.REFUSED,
@@ -209,6 +212,14 @@ class Router:
                 )
             case InvalidInput():
                 return did_you_mean(strings, turn.text or "", [], environment=env)
+            case MissingDefault() | ProfileExists() | NotApplied():
+                return error_card(
+                    strings,
+                    ErrorKind.REFUSED,
+                    correlation_id=correlation,
+                    environment=env,
+                    code=type(exc).__name__,
+                )
             case DataverseError():
                 log.error("Dataverse error in turn %s: %r", correlation, exc)
         log.exception("unexpected error in turn %s", correlation, exc_info=exc)
@@ -222,10 +233,19 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _picked(data: dict[str, Any]) -> str:
-    """The original request with the ambiguous name replaced by the chosen record's id."""
+    """The original request with the ambiguous name replaced by the chosen record's id.
+
+    The name is replaced as a whole word (or quoted phrase), never inside another word:
+    "apply default settings to o" must not become "apply default settings t<id> o".
+    """
     text = str(data.get(verbs.TEXT, ""))
     name = str(data.get("name", ""))
     picked = str(data.get(verbs.CANDIDATE_ID, ""))
-    if not name or not picked or name not in text:
+    if not name or not picked:
         raise StaleCardError
-    return text.replace(name, picked, 1)
+    pattern = re.compile(rf"(?<![\w@.'-])(['\"]?){re.escape(name)}\1(?![\w@.'-])")
+    matches = list(pattern.finditer(text))
+    if not matches:
+        raise StaleCardError
+    last = matches[-1]  # names follow the verb; the last whole-word match is the argument
+    return text[: last.start()] + picked + text[last.end() :]

@@ -262,11 +262,6 @@ async def test_unavailable_write_is_a_clear_failure(
     assert _snapshot(sim) == before
 
 
-@pytest.mark.xfail(
-    reason="dialogs.outcomes.reason_for has no case for ServiceUnavailable (a status error, "
-    "not a DataverseRequestError): a 503 reads 'Dataverse refused the change'",
-    strict=True,
-)
 async def test_unavailable_write_names_the_cause(router: Router, sim: RunningSim) -> None:
     sim.fault(BATCH, 503, times=10)
 
