@@ -29,11 +29,12 @@ from dataverse.models import Mailbox
 from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
 from dataverse.ops.results import BulkResult
 from dialogs import access, resolve
+from dialogs.concurrency import both
 from dialogs.context import Ctx
-from dialogs.errors import DeniedError, StaleCardError
+from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_item, reason_for
 from dialogs.resolve import Resolved
-from permissions import Action
+from permissions import Action, Actor, Environment, MailboxTarget, decide
 
 PREVIEW_TTL_S: Final = 15 * 60
 _MAX_PREVIEWS: Final = 10_000
@@ -133,7 +134,10 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
     """Run a previewed change once, on the mailboxes that still match the preview."""
     plan = _take(ctx, data)
     ctx = ctx.with_environment(plan.environment)
-    loaded = await load_mailboxes(ctx.env.dataverse, list(plan.versions), DEFAULT_OPTIONS)
+    # The caller's facts are read once, now, and every mailbox is decided against them.
+    (actor, environment), loaded = await both(
+        ctx.facts(), load_mailboxes(ctx.env.dataverse, list(plan.versions), DEFAULT_OPTIONS)
+    )
     still: list[Mailbox] = []
     results: dict[uuid.UUID, CardItem] = {}
     for mailbox_id, version in plan.versions.items():
@@ -145,14 +149,12 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
             results[mailbox_id] = CardItem(label, CardOutcome.FAILED, reason)
         elif row.version_number != version:
             results[mailbox_id] = CardItem(label, CardOutcome.SKIPPED, Reason.CHANGED)
+        elif decide(
+            plan.action, actor, environment, await access.mailbox_target(ctx, row)
+        ).allowed:
+            still.append(row)
         else:
-            try:
-                target = await access.mailbox_target(ctx, row)
-                await access.check(ctx, plan.action, target, target_label=label)
-            except DeniedError:
-                results[mailbox_id] = CardItem(label, CardOutcome.FAILED, Reason.DENIED)
-            else:
-                still.append(row)
+            results[mailbox_id] = CardItem(label, CardOutcome.FAILED, Reason.DENIED)
     if still:
         outcome = await plan.runner(ctx, still)
         for row, item in zip(still, outcome, strict=True):
@@ -170,6 +172,10 @@ async def cancel(ctx: Ctx, data: dict[str, Any]) -> Card:
     return preview_closed(
         ctx.strings, plan.operation, environment=plan.environment, cancelled=True
     )
+
+
+def _may(plan: Preview, actor: Actor, environment: Environment, target: MailboxTarget) -> bool:
+    return decide(plan.action, actor, environment, target).allowed
 
 
 def _take(ctx: Ctx, data: dict[str, Any]) -> Preview:
