@@ -5,13 +5,17 @@ incoming activity; each builds an msrest Configuration whose retry policy costs 
 (reference/teams.md §8). `CachingBotFrameworkAuthentication` wraps the stock
 authentication and keeps those clients per (app id, service URL, audience), which is what
 the stock path would produce anyway, so behaviour is unchanged and the per-turn cost goes.
+
+Each cached connector client also gets two changes to how it sends a reply (measured in
+BENCHMARKS.md, "turns"): `_CardSerializer` spares msrest its two walks over the card, and
+`bot.outbound` sends on the event loop instead of a requests worker thread.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -28,8 +32,10 @@ from botframework.connector.auth import (
 )
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
 from botframework.connector.skills import BotFrameworkClient
+from msrest import Serializer
 
 from bot.config import Settings
+from bot.outbound import send_on_event_loop
 
 _MAX_CACHED = 64  # service URLs are few (one per Teams region); bound it anyway
 
@@ -45,11 +51,75 @@ class _LruCache:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: tuple[str, ...], value: Any) -> None:
+    def put(self, key: tuple[str, ...], value: Any) -> list[Any]:
+        """Keep `value`; return what fell out of the cache to make room."""
         self._items[key] = value
         self._items.move_to_end(key)
+        evicted = []
         while len(self._items) > self._size:
-            self._items.popitem(last=False)
+            evicted.append(self._items.popitem(last=False)[1])
+        return evicted
+
+    def drain(self) -> list[Any]:
+        """Empty the cache and return what it held."""
+        items = list(self._items.values())
+        self._items.clear()
+        return items
+
+
+_JSON_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _plain_json(value: object) -> bool:
+    """Whether `value` is made of dicts with str keys, lists and JSON scalars only."""
+    # exact types: msrest may serialize subclasses differently
+    if type(value) is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain_json(v) for v in value)
+    return type(value) in _JSON_SCALARS
+
+
+class _CardSerializer(Serializer):
+    """msrest's Serializer without its two walks over Adaptive Card content.
+
+    `Serializer.body(activity, "Activity")` rebuilds the model (a deserialization pass) and
+    then serializes it; both passes visit every node of each attachment's `content`, an
+    Adaptive Card of a few hundred nodes: about 4 ms per reply, more than the rest of the
+    turn. For content that is already plain JSON, msrest's result is an equal copy of the
+    content, so the content is set aside while msrest serializes the activity and put back
+    into its output. Anything else (models, dates) still goes through msrest.
+    """
+
+    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        attachments = data.attachments if isinstance(data, Activity) else None
+        if data_type != "Activity" or not attachments:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        held = [a.content if _plain_json(a.content) else None for a in attachments]
+        for attachment, content in zip(attachments, held, strict=True):
+            if content is not None:
+                attachment.content = None
+        try:
+            body = super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            for attachment, content in zip(attachments, held, strict=True):
+                if content is not None:
+                    attachment.content = content
+        serialized = body.get("attachments") or []
+        if len(serialized) != len(held):  # not the shape expected: msrest does it all
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        for attachment, content in zip(serialized, held, strict=True):
+            if content is not None:
+                attachment["content"] = content
+        return body
+
+
+def _serialize_cards_fast(client: ConnectorClient) -> None:
+    stock = client._serialize
+    serializer = _CardSerializer(stock.dependencies)  # type: ignore[no-untyped-call]
+    serializer.client_side_validation = stock.client_side_validation
+    client._serialize = serializer
+    client.conversations._serialize = serializer
 
 
 class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
@@ -63,7 +133,10 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         client = self._cache.get(key)
         if client is None:
             client = await self._inner.create(service_url, audience)
-            self._cache.put(key, client)
+            _serialize_cards_fast(client)
+            send_on_event_loop(client)
+            for evicted in self._cache.put(key, client):
+                await evicted.__aexit__(None, None, None)
         return client
 
 
@@ -127,10 +200,30 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         return await self._inner.authenticate_channel_request(auth_header)
 
+    async def close(self) -> None:
+        """Close the cached connector clients' HTTP sessions (kept alive between turns)."""
+        self._token_clients.drain()
+        for client in self._connectors.drain():
+            await client.__aexit__(None, None, None)
 
-def botbuilder_configuration(settings: Settings) -> SimpleNamespace:
-    """The attribute-style configuration botbuilder's credential factory reads."""
-    return SimpleNamespace(
+
+class BotbuilderConfiguration(SimpleNamespace):
+    """The attribute-style configuration botbuilder's credential factory reads.
+
+    botbuilder needs the password in clear as an attribute; its repr masks it, so the
+    object can be logged or shown in a traceback without leaking the secret.
+    """
+
+    def __repr__(self) -> str:
+        shown = {
+            k: ("**********" if k == "APP_PASSWORD" and v else v) for k, v in vars(self).items()
+        }
+        return f"BotbuilderConfiguration({shown!r})"
+
+
+def botbuilder_configuration(settings: Settings) -> BotbuilderConfiguration:
+    """The configuration object for `ConfigurationBotFrameworkAuthentication`."""
+    return BotbuilderConfiguration(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password.get_secret_value(),
         APP_TYPE=settings.app_type.value,

@@ -11,6 +11,7 @@ from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.adapter import CachingBotFrameworkAuthentication
 from bot.turn import BotTurn
 from dialogs.turn import Dispatcher
 
@@ -19,6 +20,7 @@ log = logging.getLogger("mailops.bot")
 _MAX_BODY_BYTES = 256 * 1024  # a Teams activity is far smaller; refuse floods early
 _CARD = "application/vnd.microsoft.card.adaptive"
 _MESSAGE = "application/vnd.microsoft.activity.message"
+_ERROR = "application/vnd.microsoft.error"
 
 
 class MailOpsBot(Bot):  # type: ignore[misc]
@@ -33,26 +35,44 @@ class MailOpsBot(Bot):  # type: ignore[misc]
         if activity.type == ActivityTypes.message:
             await self._dispatcher.on_message(turn)
         elif activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
+            if turn.action is None:
+                # No `value.action` object: answered as botbuilder's own handler does.
+                await _invoke_response(context, 400, _bad_execute())
+                return
             result = await self._dispatcher.on_execute(turn)
             body: dict[str, Any] = (
                 {"statusCode": 200, "type": _CARD, "value": result}
                 if isinstance(result, dict)
                 else {"statusCode": 200, "type": _MESSAGE, "value": result}
             )
-            await context.send_activity(
-                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(200, body))
-            )
+            await _invoke_response(context, 200, body)
         elif activity.type == ActivityTypes.invoke:
             # Invokes we do not serve (message extensions, task modules) get 501, as
             # botbuilder's own handler answers them.
-            await context.send_activity(
-                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(501))
-            )
+            await _invoke_response(context, 501, None)
         elif activity.type in {
             ActivityTypes.installation_update,
             ActivityTypes.conversation_update,
         } and _bot_was_added(activity):
             await self._dispatcher.on_installed(turn)
+
+
+async def _invoke_response(context: TurnContext, status: int, body: object) -> None:
+    # botbuilder.core re-exports the schema's InvokeResponse, whose arguments are
+    # keyword-only (a positional call raises TypeError and the invoke falls back to 501).
+    response = InvokeResponse(status=status, body=body)
+    await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
+
+
+def _bad_execute() -> dict[str, Any]:
+    return {
+        "statusCode": 400,
+        "type": _ERROR,
+        "value": {
+            "code": "BadRequest",
+            "message": "an adaptiveCard/action invoke needs value.action",
+        },
+    }
 
 
 ADAPTER: web.AppKey[CloudAdapter] = web.AppKey("adapter", CloudAdapter)
@@ -79,18 +99,43 @@ async def _messages(request: web.Request) -> web.Response:
         activity = Activity().deserialize(body)
     except Exception:  # msrest raises several unrelated types for malformed models
         return _problem(400, "the body is not a Bot Framework activity")
-    auth_header = request.headers.get("Authorization", "")
+    if not _addressable(activity):
+        # Without these the reply would go to botbuilder's default service URL (a public
+        # host) or fail half-way through the turn, after Dataverse was already called.
+        return _problem(400, "the activity needs serviceUrl (http or https) and conversation.id")
+    adapter = request.app[ADAPTER]
     try:
-        response = await request.app[ADAPTER].process_activity(
-            auth_header, activity, request.app[BOT].on_turn
+        authenticated = await adapter.bot_framework_authentication.authenticate_request(
+            activity, request.headers.get("Authorization", "")
         )
-    except PermissionError:
+    except PermissionError:  # (an OSError: it must come first)
         return _problem(401, "unauthorized")
+    except OSError as exc:  # requests' errors are OSErrors: the OpenID metadata is unreachable
+        log.warning("cannot validate the caller's token now: %s", type(exc).__name__)
+        return _problem(503, "cannot validate the token now; retry later")
+    except Exception as exc:  # a token that does not even parse
+        log.info("unauthenticated activity refused: %s", type(exc).__name__)
+        return _problem(401, "unauthorized")
+    response = await adapter.process_activity(authenticated, activity, request.app[BOT].on_turn)
     # CloudAdapter.process would serialize the invoke body a second time and fail on a
     # dict (reference/teams.md §2.4); answering from process_activity avoids that.
     if response is None:
         return web.Response(status=201)
+    if response.body is None:
+        return web.Response(status=response.status)
     return web.json_response(response.body, status=response.status)
+
+
+def _addressable(activity: Activity) -> bool:
+    service_url = activity.service_url
+    conversation = activity.conversation
+    return (
+        isinstance(service_url, str)
+        and service_url.startswith(("https://", "http://"))
+        and conversation is not None
+        and isinstance(conversation.id, str)
+        and bool(conversation.id)
+    )
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -112,6 +157,13 @@ def create_app(adapter: CloudAdapter, dispatcher: Dispatcher) -> web.Application
         log.exception("unhandled error in turn %s", context.activity.id, exc_info=error)
 
     adapter.on_turn_error = on_error
+
+    async def close_connectors(app: web.Application) -> None:
+        auth = app[ADAPTER].bot_framework_authentication
+        if isinstance(auth, CachingBotFrameworkAuthentication):
+            await auth.close()
+
+    app.on_cleanup.append(close_connectors)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     return app

@@ -15,6 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("demo", help="sim + bot (+ Agents Playground)", add_help=False)
     sub.add_parser("bench", help="benchmarks (bulk, turns, monitor)", add_help=False)
     sub.add_parser("serve", help="run the bot (configured from the environment)", add_help=False)
+    sub.add_parser("manifest", help="build and validate the Teams app package", add_help=False)
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
@@ -31,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.serve import main as serve_main
 
         return serve_main(rest)
+    if command == "manifest":
+        from bot.manifest import main as manifest_main
+
+        return manifest_main(rest)
     if command == "bench":
         from bot.bench import main as bench_main
 

@@ -24,6 +24,9 @@ class AppType(StrEnum):
     USER_ASSIGNED_MSI = "UserAssignedMSI"
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(Exception):
     """Startup configuration is invalid; the message names every bad key."""
 
@@ -105,6 +108,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        # logging.basicConfig would otherwise fail later with a traceback naming no key.
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            msg = f"must be one of {', '.join(_LOG_LEVELS)}"
+            raise ValueError(msg)
+        return level
+
     @field_validator("ca_bundle")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
@@ -142,13 +155,23 @@ class Settings(BaseSettings):
     def _consistency_problems(self) -> list[str]:
         problems = []
         if self.app_type is AppType.SINGLE_TENANT and not (
-            self.app_tenant_id and self.app_password.get_secret_value()
+            self.app_id and self.app_tenant_id and self.app_password.get_secret_value()
         ):
             problems.append(
-                "MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId and MicrosoftAppPassword"
+                "MicrosoftAppType=SingleTenant needs MicrosoftAppId, MicrosoftAppTenantId and "
+                "MicrosoftAppPassword"
             )
-        if self.app_type is AppType.USER_ASSIGNED_MSI and not self.app_tenant_id:
-            problems.append("MicrosoftAppType=UserAssignedMSI needs MicrosoftAppTenantId")
+        if self.app_type is AppType.USER_ASSIGNED_MSI and not (self.app_id and self.app_tenant_id):
+            problems.append(
+                "MicrosoftAppType=UserAssignedMSI needs MicrosoftAppId and MicrosoftAppTenantId"
+            )
+        if (
+            self.app_id
+            and self.app_type is AppType.MULTI_TENANT
+            and not self.app_password.get_secret_value()
+        ):
+            # Inbound checks would pass, and every reply would then fail to get a token.
+            problems.append("MicrosoftAppId is set: MicrosoftAppPassword is required")
         if self.card_secret is not None and len(self.card_secret.get_secret_value()) < 16:
             problems.append("MAILOPS_CARD_SECRET: must be at least 16 characters")
         if not self.authentication_enabled and not self.listens_on_loopback_only:

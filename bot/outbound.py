@@ -1,0 +1,226 @@
+"""Bot Connector calls sent on the event loop (aiohttp), not from a requests worker thread.
+
+botframework-connector sends every reply through msrest's requests pipeline: the call is
+handed to a thread pool (`run_in_executor`), requests prepares it, merges the environment's
+proxy and CA settings, and the event loop waits for the thread and the GIL to come back:
+about 2 ms of a turn, a third of what the bot itself spends (BENCHMARKS.md, "turns").
+
+`send_on_event_loop(client)` rebuilds the connector client's msrest pipeline as msrest's
+`ServiceClientAsync` builds it (user agent, the bot's credentials, response deserializer,
+HTTP logger), with this module's `AioHttpSender` as its last stage. What stays the same:
+
+- the bearer token: msrest's `AsyncRequestsCredentialsPolicy` calls the credentials'
+  `signed_session(session)`, which only sets `session.headers["Authorization"]`; the sender's
+  context offers exactly that and sends those headers;
+- trust: the CA file is the connection's `verify` when it names one, else `REQUESTS_CA_BUNDLE`
+  or `CURL_CA_BUNDLE` (as requests reads them), else certifi's bundle (requests' default);
+  proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY` …), read once per host rather
+  than on every call (aiohttp's `trust_env` would look them up, and `.netrc`, in a worker
+  thread for each request: the very hop this module removes); `.netrc` is not read;
+- timeouts: the connection's timeout (msrest's default is 100 s);
+- retries, as msrest 0.7.1's `ClientRetryPolicy` behaves over urllib3 2.x: up to 3 retries
+  of a connection that could not be made (any method, nothing was sent; a certificate that
+  does not verify is reported at once rather than retried), with urllib3's
+  backoff (0 s, then 1.6 s, 3.2 s; at most 90 s); answers 408, 500, 502–504 and 506 and
+  up retried only for idempotent methods (urllib3 2.x ignores the `method_whitelist` that
+  msrest sets, so POST is not retried), honouring `Retry-After` on a 503;
+- failures surface as msrest's `ClientRequestError`, as they do through requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
+
+import aiohttp
+import certifi
+from aiohttp.helpers import get_env_proxy_for_url
+from botframework.connector.aio import ConnectorClient
+from msrest.exceptions import ClientRequestError
+from msrest.pipeline import Request, Response, SansIOHTTPPolicy
+from msrest.pipeline.async_abc import AsyncHTTPPolicy, AsyncHTTPSender, AsyncPipeline
+from msrest.pipeline.async_requests import AsyncRequestsCredentialsPolicy
+from msrest.pipeline.universal import RawDeserializer
+from msrest.universal_http import ClientRequest
+from msrest.universal_http.async_abc import AsyncClientResponse
+from multidict import CIMultiDict
+from yarl import URL
+
+RETRIES: Final = 3
+BACKOFF_FACTOR: Final = 0.8
+MAX_BACKOFF_S: Final = 90.0
+_SAFE: Final = frozenset({*(i for i in range(500) if i != 408), 501, 505})
+_IDEMPOTENT: Final = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PUT", "TRACE"})
+
+
+def backoff_s(retry: int) -> float:
+    """urllib3 2.x: no wait before the first retry, then factor × 2^(n-1), capped."""
+    if retry <= 1:
+        return 0.0
+    return float(min(MAX_BACKOFF_S, BACKOFF_FACTOR * 2 ** (retry - 1)))
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta seconds or an HTTP date), if usable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def ca_file(verify: object) -> str:
+    """The CA bundle requests would use for `verify` with the environment trusted."""
+    if isinstance(verify, str) and verify:
+        return verify
+    return (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    )
+
+
+class _SessionHeaders:
+    """The part of a requests.Session that `AppCredentials.signed_session` touches."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.session = _SessionHeaders()
+
+
+class _Response(AsyncClientResponse):
+    def __init__(self, request: ClientRequest, status: int, headers: Any, reason: Any) -> None:
+        super().__init__(request, None)
+        self.status_code = status
+        self.headers = CIMultiDict(headers)
+        self.reason = reason
+        self._body = b""
+
+    def body(self) -> bytes:
+        return self._body
+
+    def stream_download(
+        self, chunk_size: int | None = None, callback: Callable[..., Any] | None = None
+    ) -> AsyncIterator[bytes]:
+        """The body (already read) in chunks, for msrest's streaming downloads."""
+        size = chunk_size or 10 * 1024
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(self._body), size):
+                chunk = self._body[start : start + size]
+                if callback is not None:
+                    callback(chunk, self)
+                yield chunk
+
+        return chunks()
+
+
+class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
+    """The last stage of the connector's pipeline: one aiohttp session per connector client."""
+
+    def __init__(self, *, timeout_s: float, verify: object, retries: int = RETRIES) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._verify = verify
+        self._retries = retries
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
+
+    def build_context(self) -> _Context:
+        return _Context()
+
+    async def __aenter__(self) -> AioHttpSender:
+        return self
+
+    async def __aexit__(self, *exc_details: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            if self._verify is False:
+                tls: ssl.SSLContext | bool = False
+            else:
+                tls = ssl.create_default_context(cafile=ca_file(self._verify))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=tls), timeout=self._timeout
+            )
+        return self._session
+
+    def _proxy(self, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        key = f"{url.scheme}://{url.host}:{url.port}"
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(url)
+            except LookupError:
+                self._proxies[key] = (None, None)
+        return self._proxies[key]
+
+    async def send(
+        self, request: Request[ClientRequest], **config: Any
+    ) -> Response[ClientRequest, AsyncClientResponse]:
+        http: ClientRequest = request.http_request
+        if http.files:
+            msg = "multipart uploads are not sent by this sender"
+            raise NotImplementedError(msg)
+        context = request.context if isinstance(request.context, _Context) else _Context()
+        headers = {**context.session.headers, **dict(http.headers)}
+        url = URL(http.url, encoded=True)  # msrest has quoted it already
+        proxy, proxy_auth = self._proxy(url)
+        retry = 0
+        while True:
+            try:
+                async with self._client().request(
+                    http.method,
+                    url,
+                    headers=headers,
+                    data=http.data,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
+                ) as answer:
+                    response = _Response(http, answer.status, answer.headers, answer.reason)
+                    response._body = await answer.read()
+            except aiohttp.ClientConnectorCertificateError as exc:  # retrying will not help
+                msg = "Error occurred in request."
+                raise ClientRequestError(msg, inner_exception=exc) from exc
+            except aiohttp.ClientConnectorError as exc:  # nothing was sent: safe to retry
+                if retry >= self._retries:
+                    msg = "Error occurred in request."
+                    raise ClientRequestError(msg, inner_exception=exc) from exc
+                retry += 1
+                await asyncio.sleep(backoff_s(retry))
+                continue
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                msg = "Error occurred in request."
+                raise ClientRequestError(msg, inner_exception=exc) from exc
+            status = response.status_code
+            if status in _SAFE or http.method not in _IDEMPOTENT or retry >= self._retries:
+                return Response(request, response)
+            retry += 1
+            wait = retry_after_s(response.headers.get("Retry-After")) if status == 503 else None
+            await asyncio.sleep(min(MAX_BACKOFF_S, wait) if wait is not None else backoff_s(retry))
+
+
+def send_on_event_loop(client: ConnectorClient) -> None:
+    """Give `client` msrest's own pipeline, with `AioHttpSender` as the sender."""
+    config = client.config
+    credentials = config.credentials
+    policies: list[Any] = [config.user_agent_policy, RawDeserializer(), config.http_logger_policy]
+    if credentials:
+        if isinstance(credentials, (AsyncHTTPPolicy, SansIOHTTPPolicy)):
+            policies.insert(1, credentials)
+        else:
+            policies.insert(1, AsyncRequestsCredentialsPolicy(credentials))  # type: ignore[no-untyped-call]
+    sender = AioHttpSender(timeout_s=config.connection.timeout, verify=config.connection.verify)
+    config.pipeline = AsyncPipeline(policies, sender)

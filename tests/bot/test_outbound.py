@@ -1,0 +1,244 @@
+"""The connector's replies: msrest's serializer fast path and the event-loop sender."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import certifi
+import pytest
+from aiohttp import web
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+from botframework.connector import models
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import MicrosoftAppCredentials
+from msrest import Serializer
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot import outbound
+from bot.adapter import _CardSerializer, _LruCache, _serialize_cards_fast
+from bot.outbound import AioHttpSender, send_on_event_loop
+from tests.bot.activities import message
+from tests.bot.conftest import Host
+from tests.bot.serving import free_port
+
+GOLDEN = sorted((Path(__file__).parents[1] / "cards" / "golden").glob("*.json"))
+MODELS = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
+
+
+def _stock(activity: Activity) -> Any:
+    return Serializer(MODELS).body(activity, "Activity")  # type: ignore[no-untyped-call]
+
+
+def _fast(activity: Activity) -> Any:
+    return _CardSerializer(MODELS).body(activity, "Activity")  # type: ignore[no-untyped-call]
+
+
+def _activity(content: Any) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(content), text="hello")
+    activity.conversation = ConversationAccount(id="a:1", conversation_type="personal")
+    activity.recipient = ChannelAccount(id="29:x", name="X", aad_object_id="oid")
+    return activity
+
+
+# ---- the serializer --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
+def test_the_fast_serializer_writes_what_msrest_writes(path: Path) -> None:
+    card = json.loads(path.read_text())
+    activity = _activity(card)
+    assert _fast(activity) == _stock(activity)
+    assert activity.attachments[0].content is card, "the activity must be left as it was"
+
+
+def test_content_that_is_not_plain_json_still_goes_through_msrest() -> None:
+    class Tagged(dict[str, Any]):
+        pass
+
+    content = Tagged(type="AdaptiveCard", version="1.5", body=[])
+    activity = _activity(content)
+    assert _fast(activity) == _stock(activity)
+
+
+def test_activities_without_attachments_are_serialized_by_msrest() -> None:
+    activity = MessageFactory.text("hi")
+    activity.conversation = ConversationAccount(id="a:1")
+    assert _fast(activity) == _stock(activity)
+
+
+# ---- a local connector -----------------------------------------------------------------
+
+
+class Connector:
+    """A loopback Bot Connector that records requests and answers from a script."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.answers: list[tuple[int, dict[str, str]]] = []
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.seen.append((request.method, request.raw_path, dict(request.headers), body))
+        status, headers = self.answers.pop(0) if self.answers else (201, {})
+        if status >= 400:
+            return web.json_response(
+                {"error": {"code": "x", "message": "y"}}, status=status, headers=headers
+            )
+        return web.json_response({"id": "new-id"}, status=status, headers=headers)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[Connector]:
+    recorder = Connector()
+    app = web.Application()
+    app.router.add_route("*", "/v3/conversations/{tail:.*}", recorder.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+    recorder.url = f"http://127.0.0.1:{port}/"
+    yield recorder
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[Callable[..., ConnectorClient]]:
+    made: list[ConnectorClient] = []
+
+    def make(url: str, credentials: Any = None) -> ConnectorClient:
+        client = ConnectorClient(credentials or MicrosoftAppCredentials.empty(), base_url=url)
+        _serialize_cards_fast(client)
+        send_on_event_loop(client)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.__aexit__(None, None, None)
+
+
+async def test_a_reply_goes_out_on_the_event_loop(
+    connector: Connector, make_client: Callable[..., ConnectorClient]
+) -> None:
+    client = make_client(connector.url)
+    assert isinstance(client.config.pipeline._sender, AioHttpSender)
+    card = json.loads(GOLDEN[0].read_text())
+    sent = await client.conversations.reply_to_activity(
+        "19:abc@thread.tacv2;messageid=1", "activity-1", _activity(card)
+    )
+    assert sent.id == "new-id"
+    [(method, path, headers, body)] = connector.seen
+    assert method == "POST"
+    # msrest quoted the conversation id; the sender keeps it byte for byte
+    assert (
+        path == "/v3/conversations/19%3Aabc%40thread.tacv2%3Bmessageid%3D1/activities/activity-1"
+    )
+    assert headers["Content-Type"].startswith("application/json")
+    assert "Authorization" not in headers  # no app id: no token, as in the stock path
+    assert json.loads(body)["attachments"][0]["content"] == card
+
+
+async def test_the_bots_token_is_sent(
+    connector: Connector,
+    make_client: Callable[..., ConnectorClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    credentials = MicrosoftAppCredentials("0b7a1d2e-3f40-4c5d-8e6f-708192a3b4c5", "secret")
+    monkeypatch.setattr(credentials, "get_access_token", lambda force_refresh=False: "tok-123")
+    client = make_client(connector.url, credentials)
+    await client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
+    assert connector.seen[0][2]["Authorization"] == "Bearer tok-123"
+
+
+async def test_a_failed_update_is_retried_and_a_failed_post_is_not(
+    connector: Connector,
+    make_client: Callable[..., ConnectorClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """msrest 0.7.1 over urllib3 2.x: 5xx retried for idempotent methods only."""
+    monkeypatch.setattr(outbound, "backoff_s", lambda retry: 0.0)
+    client = make_client(connector.url)
+    connector.answers = [(503, {"Retry-After": "0"}), (502, {}), (200, {})]
+    await client.conversations.update_activity("a:1", "activity-1", MessageFactory.text("v2"))
+    assert [m for m, *_ in connector.seen] == ["PUT", "PUT", "PUT"]
+
+    connector.seen.clear()
+    connector.answers = [(502, {})]
+    with pytest.raises(HttpOperationError):
+        await client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
+    assert [m for m, *_ in connector.seen] == ["POST"]
+
+
+async def test_an_unreachable_connector_is_retried_then_reported(
+    make_client: Callable[..., ConnectorClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[int] = []
+
+    def no_wait(retry: int) -> float:
+        waits.append(retry)
+        return 0.0
+
+    monkeypatch.setattr(outbound, "backoff_s", no_wait)
+    client = make_client(f"http://127.0.0.1:{free_port()}/")
+    with pytest.raises(ClientRequestError):
+        await client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
+    assert waits == [1, 2, 3]
+
+
+def test_backoff_and_retry_after() -> None:
+    assert [outbound.backoff_s(n) for n in (1, 2, 3, 20)] == [0.0, 1.6, 3.2, 90.0]
+    assert outbound.retry_after_s("7") == 7.0
+    assert outbound.retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert outbound.retry_after_s("soon") is None
+    assert outbound.retry_after_s(None) is None
+
+
+def test_trust_follows_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert outbound.ca_file(True) == certifi.where()
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/curl.pem")
+    assert outbound.ca_file(True) == "/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/requests.pem")
+    assert outbound.ca_file(True) == "/requests.pem"
+    assert outbound.ca_file("/explicit.pem") == "/explicit.pem"
+
+
+async def test_replies_to_the_sim_need_its_ca(
+    make_host: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the sim's CA trusted the reply lands; with public roots only, TLS refuses it."""
+    trusting: Host = await make_host()
+    assert (await trusting.post(message(trusting.sim, "eddie", "status of alice"))).status == 201
+    assert len(trusting.activities()) == 1
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    doubting: Host = await make_host()
+    assert (await doubting.post(message(doubting.sim, "eddie", "status of alice"))).status == 201
+    assert doubting.dispatcher.calls == ["message"]
+    assert len(doubting.activities()) == 1, "a reply reached a server the bot must not trust"
+
+
+def test_the_cache_hands_back_what_it_evicts() -> None:
+    cache = _LruCache(1)
+    assert cache.put(("a",), 1) == []
+    assert cache.put(("b",), 2) == [1]
+    assert cache.drain() == [2]
+
+
+async def test_a_read_answer_can_still_be_streamed() -> None:
+    from msrest.universal_http import ClientRequest
+
+    response = outbound._Response(ClientRequest("GET", "http://x/"), 200, {}, "OK")
+    response._body = b"abcdefghij"
+    seen: list[bytes] = []
+    chunks = [c async for c in response.stream_download(4, lambda c, r: seen.append(c))]
+    assert chunks == [b"abcd", b"efgh", b"ij"] == seen
+    assert response.text() == "abcdefghij"
