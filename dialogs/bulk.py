@@ -26,7 +26,7 @@ from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
 from dataverse import ops
 from dataverse.models import Mailbox
-from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
+from dataverse.ops import DEFAULT_OPTIONS, load_mailboxes
 from dataverse.ops.results import BulkResult
 from dialogs import access, resolve
 from dialogs.concurrency import both
