@@ -35,6 +35,7 @@ from dataverse.batch import (
     match_results,
     not_run,
 )
+from dataverse.concurrent import both, every
 from dataverse.errors import DataverseError, InvalidInput, UnexpectedResponse
 from dataverse.models import (
     LOOKUP_LOGICAL_NAME,
@@ -706,10 +707,8 @@ class DataverseClient:
         """A user's roles, held directly and through team membership (§8)."""
         user = parse_guid(systemuser_id)
         direct_path = f"{key_segment('systemusers', user)}/systemuserroles_association"
-        direct, teams = await asyncio.gather(
-            self.list_rows(Role, path=direct_path), self.teams_of(user)
-        )
-        team_roles = await asyncio.gather(*(self.roles_of_team(t.id) for t in teams))
+        direct, teams = await both(self.list_rows(Role, path=direct_path), self.teams_of(user))
+        team_roles = await every(self.roles_of_team(t.id) for t in teams)
         return UserRoles(
             direct=tuple(direct),
             through_teams=tuple(

@@ -26,11 +26,11 @@ from cards.results import ItemResult as CardItem
 from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
 from dataverse import ops
+from dataverse.concurrent import both, every
 from dataverse.errors import DataverseError, DataverseStatusError, InvalidInput
 from dataverse.models import SystemUser, Team
 from dataverse.odata import Predicate, Query, asc, col, parse_guid
 from dialogs.commands import AddDelegatedApprover, CommandKind, RemoveDelegatedApprover
-from dialogs.concurrency import both, every
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, DeniedError, Match, NothingMatchedError
 from dialogs.outcomes import reason_for

@@ -25,11 +25,11 @@ from cards.results import ItemResult as CardItem
 from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
 from dataverse import ops
+from dataverse.concurrent import both
 from dataverse.models import Mailbox
 from dataverse.ops import DEFAULT_OPTIONS, load_mailboxes
 from dataverse.ops.results import BulkResult
 from dialogs import access, resolve
-from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_item, reason_for

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Final
 
 from dataverse.client import DataverseClient
+from dataverse.concurrent import both
 from dataverse.graph import GraphClient
 from dataverse.models import PrivilegeDepth, Role
-from dialogs.concurrency import both
 from permissions import DataversePrincipalFacts, Deployment, Depth, Environment, RoleRef
 
 _DEPTHS: Final[dict[PrivilegeDepth, Depth]] = {

@@ -14,9 +14,9 @@ from typing import TypeVar
 from cards.common import Card
 from cards.help import HelpEntry, help_card
 from cards.i18n import Language as CardLanguage
+from dataverse.concurrent import both
 from dataverse.models import ServerProfile
 from dialogs.commands import REGISTRY, CommandInfo, CommandKind, Help, Language
-from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.explain import MAILBOX_ACTIONS, REQUIRES, someone_elses_mailbox
 from dialogs.router import Router

@@ -16,11 +16,11 @@ from cards.lists import alert_list
 from cards.mailboxes import MailboxAction, mailbox_status
 from cards.results import operation_result
 from dataverse import ops
+from dataverse.concurrent import both
 from dataverse.models import Mailbox
 from dataverse.ops.testing import Polling
 from dialogs import access, bulk, resolve
 from dialogs.commands import Alerts, Approve, CommandKind, Reject, Status, TestAndEnable
-from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_items

@@ -27,6 +27,7 @@ from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
 from cards.settings import org_email_settings
 from dataverse import ops
+from dataverse.concurrent import both
 from dataverse.models import OrgEmailSettings, ServerProfile
 from dialogs import access, resolve
 from dialogs.commands import (
@@ -37,7 +38,6 @@ from dialogs.commands import (
     SetDefaultEmailSettings,
     ShowEmailSettings,
 )
-from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, DeniedError, Match
 from dialogs.router import Router

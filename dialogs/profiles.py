@@ -31,6 +31,7 @@ from cards.results import ItemResult as CardItem
 from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
 from dataverse import ops
+from dataverse.concurrent import both
 from dataverse.models import Alert, Mailbox, ServerProfile
 from dataverse.odata import Query, col
 from dataverse.ops.results import BulkResult
@@ -43,7 +44,6 @@ from dialogs.commands import (
     SetDefaultProfile,
     TestProfile,
 )
-from dialogs.concurrency import both
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, DeniedError, Match, StaleCardError
 from dialogs.router import Router

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from dataverse.concurrent import both, every, three
 from dataverse.errors import InvalidInput, NotFound
 from dataverse.models import Mailbox, Queue, ServerProfile, SystemUser
 from dataverse.odata import Query, asc, col, parse_guid
-from dialogs.concurrency import both, every, three
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, Match, NothingMatchedError
 

@@ -1,8 +1,8 @@
-"""Reads run side by side, and every one of them ends before the turn goes on.
+"""Requests run side by side, and every one of them ends before the caller goes on.
 
 `asyncio.gather` without `return_exceptions` raises the first failure while the other
-reads keep running; they then outlive the turn and the connection they use. These wait
-for every read, then raise the first failure.
+requests keep running; they then outlive the caller and the connection they use. These
+wait for every one, then raise the first failure (the failure's own type, not a group).
 """
 
 from __future__ import annotations
