@@ -30,6 +30,14 @@ PREVIEW_CANCEL: Final = "preview.cancel"
 
 # Asking someone allowed to do it (data: OPERATION, TARGET_ID; input REASON)
 APPROVAL_REQUEST: Final = "approval.request"
+# A routed request's card (data: REQUEST_ID, ENVIRONMENT): decide it, or (the card's refresh)
+# show it as it stands now for the person looking at it
+APPROVAL_APPROVE: Final = "approval.approve"
+APPROVAL_REJECT: Final = "approval.reject"
+APPROVAL_VIEW: Final = "approval.view"
+REQUEST_ID: Final = "requestId"
+ENVIRONMENT: Final = "environment"
+"""The environment a button acts in; the router builds the turn's context for it."""
 
 MAILBOX_ID: Final = "mailboxId"
 CANDIDATE_ID: Final = "candidateId"
@@ -49,3 +57,14 @@ PROFILE_ID: Final = "profileId"
 # Lists reached from the health summary (no data)
 LIST_FAILING: Final = "list.failing"
 LIST_PENDING_APPROVALS: Final = "list.pending-approvals"
+
+# Incident buttons in the on-call channel (data: INCIDENT_ID; silences add HOURS and the
+# REASON input)
+INCIDENT_ACK: Final = "incident.ack"
+INCIDENT_RETEST: Final = "incident.retest"
+INCIDENT_SILENCE: Final = "incident.silence"
+INCIDENT_OPEN: Final = "incident.open"
+INCIDENT_ID: Final = "incidentId"
+HOURS: Final = "hours"
+SILENCE_HOURS: Final = (1, 8, 24)
+"""The durations the incident card offers; the reason goes in the REASON input."""

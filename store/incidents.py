@@ -13,6 +13,7 @@ this module stores and answers.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from store.models import (
     IncidentState,
     Observation,
     Person,
+    Sighting,
     Silence,
     SilenceScope,
     SubjectKind,
@@ -137,6 +139,64 @@ class IncidentRepository:
             # An update always leaves count >= 2, so 1 means this statement inserted.
             return Observation(incident=_incident(row), opened=row.count == 1)
 
+    async def observe_many(
+        self, environment: str, sightings: Sequence[Sighting], *, chunk: int = 500
+    ) -> list[Observation]:
+        """`observe` for many failures at once: one upsert statement per `chunk` of them
+        (a monitor cycle may see a thousand). Sightings of one key count once; the result
+        follows the order of the first sighting of each key."""
+        unique: dict[tuple[str, str, str], Sighting] = {}
+        for sighting in sightings:
+            key = (
+                SubjectKind(sighting.subject_kind).value,
+                sighting.subject_id,
+                sighting.error_code,
+            )
+            unique.setdefault(key, sighting)
+        found: dict[tuple[str, str, str], Observation] = {}
+        keys = list(unique)
+        now = self._db.now()
+        for start in range(0, len(keys), max(1, chunk)):
+            part = keys[start : start + chunk]
+            insert = self._db.insert(IncidentRow).values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "environment": environment,
+                        "subject_kind": key[0],
+                        "subject_id": key[1],
+                        "subject_display": unique[key].subject_display,
+                        "error_code": key[2],
+                        "error_text": unique[key].error_text,
+                        "group_key": unique[key].group_key,
+                        "state": IncidentState.FIRING.value,
+                        "first_seen": now,
+                        "last_seen": now,
+                        "count": 1,
+                        "escalation_level": 0,
+                        "version": 1,
+                    }
+                    for key in part
+                ]
+            )
+            upsert = insert.on_conflict_do_update(
+                index_elements=["environment", "subject_kind", "subject_id", "error_code"],
+                index_where=text(_OPEN_PREDICATE),
+                set_={
+                    "last_seen": insert.excluded.last_seen,
+                    "count": IncidentRow.count + 1,
+                    "subject_display": insert.excluded.subject_display,
+                    "error_text": insert.excluded.error_text,
+                    "group_key": insert.excluded.group_key,
+                    "version": IncidentRow.version + 1,
+                },
+            ).returning(IncidentRow)
+            async with self._db.write() as session:
+                for row in await session.scalars(upsert, execution_options=FRESH):
+                    key = (row.subject_kind, row.subject_id, row.error_code)
+                    found[key] = Observation(incident=_incident(row), opened=row.count == 1)
+        return [found[key] for key in keys]
+
     async def get(self, incident_id: uuid.UUID) -> Incident | None:
         async with self._db.read() as session:
             row = await session.get(IncidentRow, incident_id)
@@ -164,6 +224,20 @@ class IncidentRepository:
             query = query.where(IncidentRow.environment == environment)
         if group_key is not None:
             query = query.where(IncidentRow.group_key == group_key)
+        return await self._list(query)
+
+    async def on_card(
+        self, environment: str, group_key: str, card: CardLocation
+    ) -> list[Incident]:
+        """Every incident of the group whose card is at `card`, open or resolved, oldest
+        first: what a grouped card lists (the group key keeps the lookup on its index)."""
+        query = select(IncidentRow).where(
+            IncidentRow.environment == environment,
+            IncidentRow.group_key == group_key,
+            IncidentRow.card_tenant_id == card.conversation.tenant_id,
+            IncidentRow.card_conversation_id == card.conversation.conversation_id,
+            IncidentRow.card_activity_id == card.activity_id,
+        )
         return await self._list(query)
 
     async def acknowledge(self, incident_id: uuid.UUID, *, by: Person) -> IncidentChange:
@@ -231,6 +305,24 @@ class IncidentRepository:
         return (
             await self._change(incident_id, [IncidentRow.id == incident_id], **values)
         ).incident
+
+    async def record_notifications(
+        self, incident_ids: Sequence[uuid.UUID], *, card: CardLocation | None = None
+    ) -> int:
+        """`record_notification` for many incidents in one statement (a grouped card);
+        returns how many rows it updated."""
+        if not incident_ids:
+            return 0
+        values: dict[str, Any] = {"last_notified_at": self._db.now()}
+        if card is not None:
+            values.update(
+                card_tenant_id=card.conversation.tenant_id,
+                card_conversation_id=card.conversation.conversation_id,
+                card_activity_id=card.activity_id,
+            )
+        async with self._db.write() as session:
+            moved = await _move(session, [IncidentRow.id.in_(list(incident_ids))], **values)
+        return len(moved)
 
     async def set_silenced_by(
         self, incident_id: uuid.UUID, silence_id: uuid.UUID | None

@@ -247,6 +247,18 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class Sighting:
+    """One failure to report with `IncidentRepository.observe_many`."""
+
+    subject_kind: SubjectKind
+    subject_id: str
+    subject_display: str
+    error_code: str
+    error_text: str | None = None
+    group_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """The result of reporting a failure: the incident, and whether this report opened it."""
 

@@ -1,0 +1,43 @@
+"""`mailops bench monitor`, small: a quiet cycle is two requests, a busy one too, and a
+change reaches the channel within the poll interval plus a second."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.bench import main
+
+
+def test_a_small_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "monitor",
+            "--sizes",
+            "300",
+            "--cycles",
+            "2",
+            "--change",
+            "0.02",
+            "--intervals",
+            "0.5",
+            "--samples",
+            "2",
+        ]
+    )
+
+    assert code == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["mailboxes"] == 300
+    assert result["first_cycle_sweep"]["mailboxes_indexed"] == result["fleet_rows"]
+    assert result["quiet"]["requests_per_cycle"] == [2, 2]
+    assert result["changing"]["requests_per_cycle"] == [2, 2]
+    assert result["changing"]["changed_mailboxes"] == [6, 6]
+    (latency,) = result["latency"]
+    assert latency["samples"] == 2 and latency["within_interval_plus_1s"]
+
+
+def test_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["monitor", "--sizes", "0"]) == 2
+    assert main(["monitor", "--change", "2"]) == 2
