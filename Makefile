@@ -4,8 +4,16 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# npm tools (the Agents Playground, the Teams manifest schemas): `npm ci` again whenever the
+# lock file changes or the Playground's binary is missing.
+NPM_STAMP := node_modules/.mailops-installed
+PLAYGROUND := node_modules/.bin/agentsplayground
+# The end-to-end tests drive Debian's chromium (Playwright's own browser download cannot work
+# here). CI runs as root; elsewhere apt-get goes through sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test check bench lint format clean
+.PHONY: demo test check bench lint format clean tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -14,10 +22,30 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "need npm (Node.js 20)"; exit 1; }
+	@echo "npm ci (Agents Playground, manifest schemas)"
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@test -x $(PLAYGROUND) || { echo "npm ci did not install $(PLAYGROUND)"; exit 1; }
+	@touch $@
+
+# A missing binary alone (node_modules pruned by hand) also triggers a reinstall.
+$(PLAYGROUND):
+	@rm -f $(NPM_STAMP)
+	@$(MAKE) --no-print-directory $(NPM_STAMP)
+
+$(CHROMIUM):
+	@echo "apt-get install chromium (for tests/e2e)"
+	@export DEBIAN_FRONTEND=noninteractive; \
+	$(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+tools: $(NPM_STAMP) $(PLAYGROUND) $(CHROMIUM)
+
+demo: $(STAMP) $(NPM_STAMP) $(PLAYGROUND)
 	$(BIN)/mailops demo
 
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/pytest
 
 check: $(STAMP)

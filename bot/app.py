@@ -1,4 +1,4 @@
-"""The bot's aiohttp application: `POST /api/messages` and `GET /healthz`, nothing else."""
+"""The bot's aiohttp application: `POST /api/messages`, `GET /healthz` and `GET /metrics`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.adapter import CachingBotFrameworkAuthentication
+from bot.guards import GuardedDispatcher, Guards
+from bot.metrics import Metrics, track_activity
 from bot.turn import BotTurn
 from dialogs.turn import Dispatcher
 
@@ -77,6 +79,8 @@ def _bad_execute() -> dict[str, Any]:
 
 ADAPTER: web.AppKey[CloudAdapter] = web.AppKey("adapter", CloudAdapter)
 BOT: web.AppKey[MailOpsBot] = web.AppKey("bot", MailOpsBot)
+GUARDS: web.AppKey[Guards] = web.AppKey("guards", Guards)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 
 
 def _bot_was_added(activity: Activity) -> bool:
@@ -99,6 +103,7 @@ async def _messages(request: web.Request) -> web.Response:
         activity = Activity().deserialize(body)
     except Exception:  # msrest raises several unrelated types for malformed models
         return _problem(400, "the body is not a Bot Framework activity")
+    track_activity(activity)  # the turn's metrics labels and log context (correlation id)
     if not _addressable(activity):
         # Without these the reply would go to botbuilder's default service URL (a public
         # host) or fail half-way through the turn, after Dataverse was already called.
@@ -116,6 +121,8 @@ async def _messages(request: web.Request) -> web.Response:
     except Exception as exc:  # a token that does not even parse
         log.info("unauthenticated activity refused: %s", type(exc).__name__)
         return _problem(401, "unauthorized")
+    if not request.app[GUARDS].admits(activity):  # another tenant: no turn, no reply there
+        return _problem(403, "this bot does not serve the activity's tenant")
     response = await adapter.process_activity(authenticated, activity, request.app[BOT].on_turn)
     # CloudAdapter.process would serialize the invoke body a second time and fail on a
     # dict (reference/teams.md §2.4); answering from process_activity avoids that.
@@ -146,11 +153,23 @@ def _problem(status: int, detail: str) -> web.Response:
     return web.json_response({"error": {"status": status, "message": detail}}, status=status)
 
 
-def create_app(adapter: CloudAdapter, dispatcher: Dispatcher) -> web.Application:
-    """The web surface; long-lived services are opened by the caller (`bot.serve`)."""
+def create_app(
+    adapter: CloudAdapter,
+    dispatcher: Dispatcher,
+    *,
+    guards: Guards | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """The web surface; long-lived services are opened by the caller (`bot.serve`).
+
+    Without `guards` every tenant is served and nobody is rate limited (`Guards.open()`);
+    `bot.serve` passes `Guards.from_settings`. Without `metrics` the app gets its own.
+    """
     app = web.Application(client_max_size=_MAX_BODY_BYTES)
     app[ADAPTER] = adapter
-    app[BOT] = MailOpsBot(dispatcher)
+    app[GUARDS] = guards = guards or Guards.open()
+    app[METRICS] = metrics = metrics or Metrics()
+    app[BOT] = MailOpsBot(GuardedDispatcher(dispatcher, guards, metrics))
 
     async def on_error(context: TurnContext, error: Exception) -> None:
         # The last resort: dialogs answer their own errors with cards; this only logs.
@@ -164,6 +183,7 @@ def create_app(adapter: CloudAdapter, dispatcher: Dispatcher) -> web.Application
             await auth.close()
 
     app.on_cleanup.append(close_connectors)
-    app.router.add_post("/api/messages", _messages)
+    app.router.add_post("/api/messages", metrics.metered(_messages))
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", metrics.serve)
     return app

@@ -7,6 +7,7 @@ fails startup with a message naming the key. Secrets are `SecretStr`, so they pr
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +26,8 @@ class AppType(StrEnum):
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TENANT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""An Entra tenant id as activities carry it (lower case)."""
 
 
 class ConfigError(Exception):
@@ -79,8 +82,32 @@ class Settings(BaseSettings):
     deployment: Deployment = Field(
         default=Deployment.ONLINE, validation_alias=_alias("MAILOPS_DEPLOYMENT")
     )
+    # Signs card buttons. Production must set it: without it every start makes a new one,
+    # and cards sent before a restart (routed approval requests waiting for a click) are
+    # refused as out of date.
     card_secret: SecretStr | None = Field(
         default=None, validation_alias=_alias("MAILOPS_CARD_SECRET")
+    )
+
+    # Persistence and routed approvals (issue 5).
+    db_url: str = Field(
+        default="sqlite+aiosqlite:///var/mailops.db",
+        min_length=1,
+        validation_alias=_alias("MAILOPS_DB_URL"),
+    )
+    approval_expiry_h: float = Field(
+        default=24.0, gt=0, le=24 * 30, validation_alias=_alias("MAILOPS_APPROVAL_EXPIRY_HOURS")
+    )
+    approval_remind_before_h: float = Field(
+        default=4.0,
+        ge=0,
+        le=24 * 30,
+        validation_alias=_alias("MAILOPS_APPROVAL_REMIND_BEFORE_HOURS"),
+    )
+    # The Teams conversation (channel or group chat) that gets the approval requests of people
+    # MailOps cannot reach in a personal chat: its `conversation.id`.
+    approvers_conversation_id: str | None = Field(
+        default=None, min_length=1, validation_alias=_alias("MAILOPS_APPROVERS_CONVERSATION_ID")
     )
 
     # Behaviour.
@@ -89,6 +116,18 @@ class Settings(BaseSettings):
     )
     act_as_caller: bool = Field(default=True, validation_alias=_alias("MAILOPS_ACT_AS_CALLER"))
     log_level: str = Field(default="INFO", validation_alias=_alias("MAILOPS_LOG_LEVEL"))
+
+    # Who may talk to the bot, and how fast (bot/guards.py): tenant ids, comma-separated
+    # (empty: MAILOPS_TENANT_ID only; "*": any); a token bucket per person (0: no limit).
+    allowed_tenants: tuple[str, ...] = Field(
+        default=(), validation_alias=_alias("MAILOPS_ALLOWED_TENANTS")
+    )
+    rate_per_minute: int = Field(
+        default=20, ge=0, le=6000, validation_alias=_alias("MAILOPS_RATE_PER_MINUTE")
+    )
+    rate_burst: int = Field(
+        default=10, ge=1, le=1000, validation_alias=_alias("MAILOPS_RATE_BURST")
+    )
 
     @field_validator("app_type", mode="before")
     @classmethod
@@ -117,6 +156,19 @@ class Settings(BaseSettings):
             msg = f"must be one of {', '.join(_LOG_LEVELS)}"
             raise ValueError(msg)
         return level
+
+    @field_validator("allowed_tenants", mode="before")
+    @classmethod
+    def _tenant_list(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        tenants = tuple(t.strip().lower() for t in value.split(",") if t.strip())
+        if tenants != ("*",):
+            bad = [t for t in tenants if not TENANT_ID.fullmatch(t)]
+            if bad:
+                msg = f"not tenant ids (GUIDs), or '*' alone: {', '.join(bad)}"
+                raise ValueError(msg)
+        return tenants
 
     @field_validator("ca_bundle")
     @classmethod

@@ -10,20 +10,31 @@ import os
 import secrets
 import signal
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Final
 
 from aiohttp import web
 
 from bot.adapter import create_adapter
 from bot.app import create_app
 from bot.config import ConfigError, Settings
+from bot.guards import Guards
+from bot.logs import secrets_of, setup_logging
+from bot.proactive import ConversationKeeper, ProactiveMessenger
 from dataverse import DataverseClient, EntraApp, GraphClient
 from dialogs.app import build_router
-from dialogs.context import EnvironmentServices, Services
+from dialogs.approvals import Approvals, approvals_of
+from dialogs.context import ApprovalTimes, EnvironmentServices, Services
 from dialogs.facts import LiveFacts
 from dialogs.signing import CardSigner
+from dialogs.turn import Dispatcher
 from permissions import FactsCache
+from store import Store
 
 log = logging.getLogger("mailops.serve")
+
+SWEEP_EVERY_S: Final = 60.0
+"""How often approval requests are expired and reminders sent."""
 
 
 @contextlib.asynccontextmanager
@@ -50,13 +61,33 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 LiveFacts(dataverse, graph, settings.deployment), ttl_seconds=settings.facts_ttl_s
             )
             environment = EnvironmentServices(
-                settings.environment_name, settings.deployment, dataverse, facts, is_default=True
+                settings.environment_name,
+                settings.deployment,
+                dataverse,
+                facts,
+                is_default=True,
+                graph=graph,
             )
-            yield Services(
-                {settings.environment_name: environment}, act_as_caller=settings.act_as_caller
-            )
+            store = await Store.open(settings.db_url)
+            try:
+                yield Services(
+                    {settings.environment_name: environment},
+                    act_as_caller=settings.act_as_caller,
+                    store=store,
+                    approval_times=_approval_times(settings),
+                )
+            finally:
+                await store.close()
     finally:
         entra.close()
+
+
+def _approval_times(settings: Settings) -> ApprovalTimes:
+    remind = settings.approval_remind_before_h
+    return ApprovalTimes(
+        expires_after=timedelta(hours=settings.approval_expiry_h),
+        remind_before=timedelta(hours=remind) if remind > 0 else None,
+    )
 
 
 def card_signer(settings: Settings) -> CardSigner:
@@ -73,9 +104,25 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    if settings.card_secret is None:
+        log.warning(
+            "MAILOPS_CARD_SECRET is not set: cards sent before a restart (approval requests "
+            "among them) will be refused after it; set it in production"
+        )
     async with open_services(settings) as services:
         router = build_router(services, card_signer(settings))
-        app = create_app(create_adapter(settings), router)
+        adapter = create_adapter(settings)
+        dispatcher: Dispatcher = router
+        sweeper: asyncio.Task[None] | None = None
+        if services.store is not None:
+            services.messenger = ProactiveMessenger(adapter, settings.app_id)
+            keeper = ConversationKeeper(
+                router, services.store, approvers_conversation=settings.approvers_conversation_id
+            )
+            await keeper.assign_approvers(settings.tenant_id)
+            dispatcher = keeper
+            sweeper = asyncio.create_task(_sweep(approvals_of(router)), name="approvals-sweep")
+        app = create_app(adapter, dispatcher, guards=Guards.from_settings(settings))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
@@ -89,7 +136,23 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         try:
             await stop.wait()
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await runner.cleanup()
+
+
+async def _sweep(approvals: Approvals, every_s: float = SWEEP_EVERY_S) -> None:
+    """Expire approval requests whose time is up and send due reminders, every minute."""
+    while True:
+        try:
+            expired, reminded = await approvals.sweep()
+            if expired or reminded:
+                log.info("approvals: %d expired, %d reminded", expired, reminded)
+        except Exception:  # a bad minute (database away) must not end the loop
+            log.exception("the approval sweep failed; trying again in %.0f s", every_s)
+        await asyncio.sleep(every_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mailops serve: {exc}", flush=True)  # noqa: T201 - the CLI's own answer
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    setup_logging(settings.log_level, secrets=secrets_of(settings))
     asyncio.run(run(settings))
     return 0

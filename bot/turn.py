@@ -83,6 +83,16 @@ class BotTurn:
         message.id = activity_id
         await self._context.update_activity(message)
 
+    def conversation_reference(self) -> dict[str, Any] | None:
+        """The serialized reference of this conversation (`dialogs.turn.Referable`), kept
+        by the store so that MailOps can write here later (routed approvals)."""
+        activity = self._context.activity
+        if activity.conversation is None or not activity.service_url:
+            return None
+        reference = TurnContext.get_conversation_reference(activity)
+        serialized: dict[str, Any] = reference.serialize()
+        return serialized
+
 
 def _action_of(activity: Activity) -> CardAction | None:
     value: Any = activity.value

@@ -429,6 +429,7 @@ class ErrorKind(StrEnum):
     REFUSED = "refused"
     STALE_CARD = "stale-card"
     TOO_LONG = "too-long"
+    RATE_LIMITED = "rate-limited"
 
 
 _ERROR_TEXT: Final[dict[ErrorKind, tuple[str, str]]] = {
@@ -471,9 +472,33 @@ _ERROR_TEXT: Final[dict[ErrorKind, tuple[str, str]]] = {
         N_("That message is too long"),
         N_("Send a shorter request; one command per message."),
     ),
+    ErrorKind.RATE_LIMITED: (
+        N_("Slow down a little"),
+        N_(
+            "You sent many requests in a short time. MailOps did not run this one, to keep "
+            "the environment's Dataverse limits free for everyone."
+        ),
+    ),
 }
 
 _ERROR_CODE: Final = re.compile(r"(?:0x[0-9A-Fa-f]{1,8}|-?\d{1,10}|[A-Za-z][A-Za-z0-9_.]{0,79})")
+
+
+def error_text(strings: Strings, kind: ErrorKind, *, retry_after: float | None = None) -> str:
+    """The error in one paragraph of plain text, for answers that cannot carry a card (the
+    message answer of an Action.Execute, which leaves the clicked card as it was)."""
+    title, detail = _ERROR_TEXT[kind]
+    parts = [strings.gettext(title) + ".", strings.gettext(detail)]
+    if retry_after is not None:
+        seconds = _whole_seconds(retry_after)
+        parts.append(
+            strings.ngettext("Try again in {n} second.", "Try again in {n} seconds.", seconds)
+        )
+    return " ".join(parts)
+
+
+def _whole_seconds(retry_after: float) -> int:
+    return max(1, math.ceil(retry_after))
 
 
 def error_card(
@@ -512,7 +537,7 @@ def error_card(
         text_block(strings.gettext(detail)),
     ]
     if retry_after is not None:
-        seconds = max(1, math.ceil(retry_after))
+        seconds = _whole_seconds(retry_after)
         body.append(
             text_block(
                 strings.ngettext("Try again in {n} second.", "Try again in {n} seconds.", seconds),

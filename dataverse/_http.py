@@ -2,7 +2,8 @@
 
 One `httpx.AsyncClient` per service, TLS trust from an explicit CA file, a concurrency
 limiter around every request, Retry-After on 429 within a time budget, and bounded
-jittered retries of idempotent requests on 502/503/504 and timeouts.
+jittered retries of idempotent requests on 502/503/504 and timeouts. Every attempt is told
+to the `response_observer` of the calling context, if there is one (a host's metrics).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import json
 import logging
 import random
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -37,6 +40,27 @@ from dataverse.errors import (
 logger = logging.getLogger(__name__)
 
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ResponseObserver = Callable[[Service, str, int | None, float], None]
+"""Told of every HTTP attempt an engine makes: service, method, status (None when no answer
+came: a connect failure or a timeout) and seconds spent. Retries are attempts of their own."""
+
+response_observer: ContextVar[ResponseObserver | None] = ContextVar(
+    "dataverse_response_observer", default=None
+)
+"""The observer of the calls made in the current context (a host sets it per turn, or once
+before it starts its tasks); none by default. An observer that raises is logged and ignored:
+it never changes the outcome of a call."""
+
+
+def _observe(service: Service, method: str, status: int | None, seconds: float) -> None:
+    observer = response_observer.get()
+    if observer is None:
+        return
+    try:
+        observer(service, method, status, seconds)
+    except Exception:  # an observer is a bystander: the request's outcome stands
+        logger.exception("the response observer failed")
 
 
 @dataclass(frozen=True)
@@ -193,8 +217,10 @@ class HttpEngine:
             )
             try:
                 async with self._limiter:
+                    started = time.perf_counter()  # after the wait for a slot: the service's time
                     response = await self._client.send(request)
             except httpx.TransportError as exc:
+                _observe(self.service, method, None, time.perf_counter() - started)
                 never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 never_sent = never_sent or isinstance(exc, httpx.PoolTimeout)
                 tls_refused = _is_tls_verification_failure(exc)
@@ -214,6 +240,7 @@ class HttpEngine:
                 raise _transport_error(exc, self.service, method, target, tls_refused) from exc
 
             status = response.status_code
+            _observe(self.service, method, status, time.perf_counter() - started)
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 wait = policy.default_retry_after if retry_after is None else retry_after

@@ -11,7 +11,6 @@ appear (§7 caveats).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -23,8 +22,9 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from dataverse._http import HttpEngine, RetryPolicy, json_object
+from dataverse.concurrent import every
 from dataverse.errors import InvalidIdentifier, InvalidInput, NotFound, UnexpectedResponse
-from dataverse.models import DirectoryUser, EntraRoles, HeldRole, RoleAssignment
+from dataverse.models import DirectoryUser, EntraRoles, HeldRole, RoleAssignment, RoleMember
 from dataverse.odata import Query, col, encode_params, parse_guid
 
 G = TypeVar("G", bound=BaseModel)
@@ -197,13 +197,25 @@ class GraphClient:
         url = f"roleManagement/directory/roleAssignments?{encode_params(query.params())}"
         return await self._list(RoleAssignment, url)
 
+    async def role_members(self, template_id: str) -> list[RoleMember]:
+        """Active assignments of one directory role (by its template id, §7), each with its
+        principal: `roleAssignments?$filter=roleDefinitionId eq '…'&$expand=principal`.
+        Groups are listed as groups (their members are not expanded)."""
+        role = str(parse_guid(template_id))
+        params = [
+            *Query(filter=col("roleDefinitionId").eq(role)).params(),
+            ("$expand", "principal"),
+        ]
+        url = f"roleManagement/directory/roleAssignments?{encode_params(params)}"
+        return await self._list(RoleMember, url)
+
     async def active_roles(self, user_id: str | uuid.UUID) -> EntraRoles:
         """The user's active Entra directory roles, direct and through groups."""
         user = parse_guid(user_id)
         groups = await self.group_ids_of(user)
         principals: list[uuid.UUID] = [user, *groups]
         # The engine's limiter bounds how many of these run at once.
-        per_principal = await asyncio.gather(*(self.role_assignments_of(p) for p in principals))
+        per_principal = await every(self.role_assignments_of(p) for p in principals)
         held: list[HeldRole] = []
         for principal, assignments in zip(principals, per_principal, strict=True):
             via = None if principal == user else principal

@@ -656,6 +656,25 @@ class RoleAssignment(GraphModel):
         return self.directory_scope_id in (None, "/")
 
 
+class DirectoryPrincipal(GraphModel):
+    """Who holds a role assignment (`$expand=principal`): a user, a group or an app."""
+
+    id: uuid.UUID
+    odata_type: str | None = Field(default=None, alias="@odata.type")
+    display_name: str | None = Field(default=None, alias="displayName")
+    user_principal_name: str | None = Field(default=None, alias="userPrincipalName")
+
+    @property
+    def is_user(self) -> bool:
+        return (self.odata_type or "").lower() == "#microsoft.graph.user"
+
+
+class RoleMember(RoleAssignment):
+    """A role assignment with its principal expanded (who holds one given role)."""
+
+    principal: DirectoryPrincipal | None = None
+
+
 class EntraRoleTemplate:
     """Built-in Entra role template ids the permission model uses (§7)."""
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from cards import verbs
 from dialogs import (
+    approvals,
     approvers,
+    audit,
     bulk,
     explain,
     grammar,
@@ -23,7 +25,8 @@ from dialogs.signing import CardSigner
 def build_router(services: Services, signer: CardSigner) -> Router:
     """A router with every family's commands and buttons; the parser is built now."""
     grammar.prepare()
-    router = Router(services, signer)
+    # ApprovalRouter is the Router that also audits forged clicks on approval cards.
+    router: Router = approvals.ApprovalRouter(services, signer)
     for family in (
         mailboxes,
         mailbox_settings,
@@ -31,6 +34,8 @@ def build_router(services: Services, signer: CardSigner) -> Router:
         profiles,
         org_settings,
         approvers,
+        approvals,
+        audit,
         explain,
         help,
     ):

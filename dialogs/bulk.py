@@ -29,7 +29,7 @@ from dataverse.concurrent import both
 from dataverse.models import Mailbox
 from dataverse.ops import DEFAULT_OPTIONS, load_mailboxes
 from dataverse.ops.results import BulkResult
-from dialogs import access, resolve
+from dialogs import access, audit, resolve
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_item, reason_for
@@ -101,7 +101,10 @@ async def preview(
     unique = list({r.mailbox.id: r for r in found}.values())
     for item in unique:
         target = await access.mailbox_target(ctx, item.mailbox)
-        await access.check(ctx, action, target, target_label=item.label, target_id=item.mailbox.id)
+        async with audit.denials(ctx, target=audit.mailbox_target(item.mailbox, item.label)):
+            await access.check(
+                ctx, action, target, target_label=item.label, target_id=item.mailbox.id
+            )
     planned: list[tuple[Resolved, Sequence[Change]]] = []
     for item in unique:
         changes = planner(item.mailbox)
@@ -139,6 +142,7 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
         ctx.facts(), load_mailboxes(ctx.env.dataverse, list(plan.versions), DEFAULT_OPTIONS)
     )
     still: list[Mailbox] = []
+    refused: list[tuple[str, Mailbox]] = []
     results: dict[uuid.UUID, CardItem] = {}
     for mailbox_id, version in plan.versions.items():
         label = plan.labels[mailbox_id]
@@ -155,10 +159,15 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
             still.append(row)
         else:
             results[mailbox_id] = CardItem(label, CardOutcome.FAILED, Reason.DENIED)
+            refused.append((label, row))
     if still:
         outcome = await plan.runner(ctx, still)
         for row, item in zip(still, outcome, strict=True):
             results[row.id] = card_item(plan.labels[row.id], item)
+        # ---- audit (issue 5): one entry per mailbox changed, failed or refused ----
+        labelled = [(plan.labels[row.id], row) for row in still]
+        await audit.mailbox_results(ctx, plan.action, labelled, outcome.items)
+    await audit.denied_rows(ctx, plan.action, refused)
     return operation_result(
         ctx.strings,
         plan.operation,

@@ -10,13 +10,16 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cards.i18n import Strings, translator
 from dataverse.client import DataverseClient
+from dataverse.graph import GraphClient
 from dataverse.models import OrgEmailSettings, ServerProfile
 from dialogs.errors import UnknownEnvironmentError
-from dialogs.turn import Turn
+from dialogs.turn import Messenger, Turn
 from permissions import Actor, Deployment, Environment, FactsCache
+from store import Store
 
 PROFILES_TTL_S = 60.0  # profiles change rarely; their servertype decides approvals
 
@@ -33,6 +36,9 @@ class EnvironmentServices:
     _profiles: tuple[float, dict[uuid.UUID, ServerProfile]] | None = field(
         default=None, repr=False
     )
+    # Who holds the Global and Exchange administrator roles (routed approvals); None: only
+    # the Delegated Mailbox Approvers of the environment are asked.
+    graph: GraphClient | None = field(default=None, repr=False)
 
     async def profiles(self) -> dict[uuid.UUID, ServerProfile]:
         """Server profiles by id, kept for a minute: they are few and rarely change."""
@@ -49,12 +55,32 @@ class EnvironmentServices:
         return await self.dataverse.org_email_settings()
 
 
+@dataclass(frozen=True)
+class ApprovalTimes:
+    """How long a routed approval request waits, and when its approvers are reminded."""
+
+    expires_after: timedelta = timedelta(hours=24)
+    remind_before: timedelta | None = timedelta(hours=4)  # None: no reminder
+
+    @property
+    def remind_after(self) -> timedelta | None:
+        """From creation; None when there is no room for a reminder before expiry."""
+        if self.remind_before is None or self.remind_before >= self.expires_after:
+            return None
+        return self.expires_after - self.remind_before
+
+
 @dataclass
 class Services:
     """Everything long-lived the dialogs use."""
 
     environments: Mapping[str, EnvironmentServices]
     act_as_caller: bool = True  # send CallerObjectId so Dataverse's audit shows the person
+    # Issue 5: persistence (approval requests, the audit log, conversation references) and
+    # proactive messages. Without a store there are no routed approvals and no audit log.
+    store: Store | None = None
+    messenger: Messenger | None = None
+    approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
 
     @property
     def default(self) -> EnvironmentServices:

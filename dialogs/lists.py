@@ -5,8 +5,9 @@ may read; someone who reads at user depth only sees their own mailboxes (the per
 model says so too, `Flag.OWN_MAILBOXES_ONLY`, and the filter repeats it for the app's own
 reads). Each row opens the mailbox's status card.
 
-The store-backed list of routed approval requests comes with issue 5; until then "pending
-approvals" lists the addresses Dataverse has as pending approval (reference §1.2).
+"pending approvals" lists the addresses Dataverse has as pending approval (reference §1.2)
+and, below them, the routed approval requests (issue 5, `dialogs.approvals`) that the caller
+may decide now.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cards.common import Card
 from cards.lists import ListKind, mailbox_list
 from dataverse.models import EmailApproval, Mailbox, RowState, TestStatus
 from dataverse.odata import Predicate, Query, any_of, asc, col
-from dialogs import access
+from dialogs import access, approvals
 from dialogs.commands import CommandKind, FailingMailboxes, PendingApprovals
 from dialogs.context import Ctx
 from dialogs.router import Router
@@ -93,8 +94,10 @@ def register(router: Router) -> None:
     @router.command(CommandKind.PENDING_APPROVALS)
     async def pending_approvals(ctx: Ctx, command: PendingApprovals) -> Card:
         """Mailboxes whose email address is waiting for approval, each with a button to
-        open it."""
-        return await mailboxes(ctx, ListKind.PENDING_APPROVALS, PENDING)
+        open it; and the approval requests you may decide, with Approve / Reject."""
+        card = await mailboxes(ctx, ListKind.PENDING_APPROVALS, PENDING)
+        # ---- issue 5: the routed approval requests this caller may decide (store) ----
+        return await approvals.with_open_requests(ctx, card)
 
     @router.command(CommandKind.FAILING_MAILBOXES)
     async def failing_mailboxes(ctx: Ctx, command: FailingMailboxes) -> Card:
@@ -104,7 +107,8 @@ def register(router: Router) -> None:
 
     @router.action(verbs.LIST_PENDING_APPROVALS)
     async def pending_clicked(ctx: Ctx, data: dict[str, Any]) -> Card:
-        return await mailboxes(ctx, ListKind.PENDING_APPROVALS, PENDING)
+        card = await mailboxes(ctx, ListKind.PENDING_APPROVALS, PENDING)
+        return await approvals.with_open_requests(ctx, card)  # issue 5, as above
 
     @router.action(verbs.LIST_FAILING)
     async def failing_clicked(ctx: Ctx, data: dict[str, Any]) -> Card:

@@ -20,7 +20,7 @@ from cards.results import operation_result
 from dataverse import ops
 from dataverse.models import Mailbox, ServerProfile
 from dataverse.ops.results import BulkResult
-from dialogs import access, bulk, resolve
+from dialogs import access, audit, bulk, resolve
 from dialogs.bulk import Planner, Runner
 from dialogs.commands import (
     ApplyDefaultSettings,
@@ -71,8 +71,12 @@ async def _single(ctx: Ctx, name: str, action: Action, runner: Runner) -> Card:
     """Change one mailbox now: the row just read is the write's precondition (its ETag)."""
     found = await resolve.mailbox(ctx, name, command_text=ctx.turn.text)
     target = await access.mailbox_target(ctx, found.mailbox)
-    await access.check(ctx, action, target, target_label=found.label, target_id=found.mailbox.id)
+    async with audit.denials(ctx, target=audit.mailbox_target(found.mailbox, found.label)):
+        await access.check(
+            ctx, action, target, target_label=found.label, target_id=found.mailbox.id
+        )
     outcome = await runner(ctx, [found.mailbox])
+    await audit.mailbox_results(ctx, action, [(found.label, found.mailbox)], outcome.items)
     return operation_result(
         ctx.strings,
         Operation(action.value),

@@ -19,7 +19,7 @@ from dataverse import ops
 from dataverse.concurrent import both
 from dataverse.models import Mailbox
 from dataverse.ops.testing import Polling
-from dialogs import access, bulk, resolve
+from dialogs import access, audit, bulk, resolve
 from dialogs.commands import Alerts, Approve, CommandKind, Reject, Status, TestAndEnable
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
@@ -37,9 +37,13 @@ _ALERTS_SHOWN = 5
 async def approve_mailbox(ctx: Ctx, found: Resolved, action: Action) -> Card:
     """Approve or reject one address after checking the caller may, right now."""
     target = await access.mailbox_target(ctx, found.mailbox)
-    await access.check(ctx, action, target, target_label=found.label, target_id=found.mailbox.id)
+    async with audit.denials(ctx, target=audit.mailbox_target(found.mailbox, found.label)):
+        await access.check(
+            ctx, action, target, target_label=found.label, target_id=found.mailbox.id
+        )
     operate = ops.approve if action is Action.APPROVE_EMAIL else ops.reject
     result = await operate(ctx.env.dataverse, found.mailbox, acting_for=ctx.acting_for)
+    await audit.mailbox_results(ctx, action, [(found.label, found.mailbox)], [result])
     return operation_result(
         ctx.strings,
         Operation(action.value),
@@ -51,11 +55,19 @@ async def approve_mailbox(ctx: Ctx, found: Resolved, action: Action) -> Card:
 async def test_mailbox(ctx: Ctx, found: Resolved) -> Card:
     """Test & Enable one mailbox and wait briefly for its result and alerts."""
     target = await access.mailbox_target(ctx, found.mailbox)
-    await access.check(
-        ctx, Action.TEST_AND_ENABLE, target, target_label=found.label, target_id=found.mailbox.id
-    )
+    async with audit.denials(ctx, target=audit.mailbox_target(found.mailbox, found.label)):
+        await access.check(
+            ctx,
+            Action.TEST_AND_ENABLE,
+            target,
+            target_label=found.label,
+            target_id=found.mailbox.id,
+        )
     result = await ops.test_and_enable(
         ctx.env.dataverse, found.mailbox, wait=True, polling=TEST_WAIT, acting_for=ctx.acting_for
+    )
+    await audit.mailbox_results(
+        ctx, Action.TEST_AND_ENABLE, [(found.label, found.mailbox)], [result]
     )
     if result.mailbox is None:
         return operation_result(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from cards import verbs
@@ -49,6 +50,17 @@ log = logging.getLogger("mailops.dialogs")
 C = TypeVar("C", bound=BaseCommand)
 CommandHandler = Callable[[Ctx, Any], Awaitable[Card]]
 ActionHandler = Callable[[Ctx, dict[str, Any]], Awaitable[Card]]
+
+CommandObserver = Callable[[str, str], None]
+"""Told `(command, outcome)` after each typed command and card action: the command kind, or
+the verb of the clicked card, "unknown" when neither is known; ok, denied, usage or failed."""
+
+command_observer: ContextVar[CommandObserver | None] = ContextVar(
+    "mailops_command_observer", default=None
+)
+"""The observer of the current context (the host's metrics set it per turn); none by default.
+A context variable rather than an attribute, so that it reaches the router through whatever
+dispatchers wrap it."""
 
 
 class Router:
@@ -98,23 +110,32 @@ class Router:
     async def run_text(self, turn: Turn, text: str | None = None) -> Card:
         """Parse and run one typed request; always answers with a card."""
         ctx: Ctx | None = None
+        kind = "unknown"
         try:
             command = grammar.parse(turn.text if text is None else text)
+            kind = command.kind.value
             ctx = Ctx.of(turn, self.services, command.environment)
             self._require_identity(turn)
             handler = self._commands.get(command.kind)
             if handler is None:
+                _tell(kind, "denied")
                 return self.unavailable(ctx, command.kind)
-            return await handler(ctx, command)
+            card = await handler(ctx, command)
         except Exception as exc:  # the turn boundary: every failure becomes a card
+            _tell(kind, outcome_of(exc))
             return await self._answer(turn, ctx, exc)
+        _tell(kind, "ok")
+        return card
 
     async def _click(self, turn: Turn, action: CardAction) -> Card:
         ctx: Ctx | None = None
+        known = action.verb in self._actions or action.verb in _RUNS_TEXT
+        verb = action.verb if known else "unknown"
         try:
             data = dict(action.data)
             if not self.signer.verify(turn.conversation.id, action.verb, data):
                 raise StaleCardError
+            # (the commands these two run are told by run_text)
             if action.verb == verbs.COMMAND_RUN:
                 return await self.run_text(turn, str(data.get(verbs.TEXT, "")))
             if action.verb == verbs.CHOICE_PICK:
@@ -124,9 +145,12 @@ class Router:
             handler = self._actions.get(action.verb)
             if handler is None:
                 raise StaleCardError
-            return await handler(ctx, data)
+            card = await handler(ctx, data)
         except Exception as exc:  # the turn boundary: every failure becomes a card
+            _tell(verb, outcome_of(exc))
             return await self._answer(turn, ctx, exc)
+        _tell(verb, "ok")
+        return card
 
     @staticmethod
     def _require_identity(turn: Turn) -> None:
@@ -226,6 +250,36 @@ class Router:
         return error_card(
             strings, ErrorKind.UNEXPECTED, correlation_id=correlation, environment=env
         )
+
+
+_RUNS_TEXT = frozenset({verbs.COMMAND_RUN, verbs.CHOICE_PICK})
+
+
+def outcome_of(exc: Exception) -> str:
+    """How a failed command counts: denied (not permitted, or a card that is not ours to
+    accept), usage (the request needs rewording or a choice), failed (everything else)."""
+    match exc:
+        case DeniedError() | StaleCardError() | NoIdentityError():
+            return "denied"
+        case (
+            grammar.UsageError()
+            | AmbiguousError()
+            | NothingMatchedError()
+            | UnknownEnvironmentError()
+            | InvalidInput()
+        ):
+            return "usage"
+    return "failed"
+
+
+def _tell(command: str, outcome: str) -> None:
+    observer = command_observer.get()
+    if observer is None:
+        return
+    try:
+        observer(command, outcome)
+    except Exception:  # an observer is a bystander: the person still gets their answer
+        log.exception("the command observer failed")
 
 
 def _text_or_none(value: object) -> str | None:

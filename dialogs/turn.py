@@ -6,9 +6,10 @@ botbuilder, so a move to the Microsoft 365 Agents SDK stays inside `bot/`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ConversationKind(StrEnum):
@@ -99,4 +100,44 @@ class Dispatcher(Protocol):
 
     async def on_installed(self, turn: Turn) -> None:
         """The app was added to a chat, team or personal scope."""
+        ...
+
+
+# ---- proactive messages (routed approvals, issue 5) ------------------------------------------
+
+ConversationReference = Mapping[str, Any]
+"""A stored conversation reference: the host's serialized form (botbuilder's
+`ConversationReference.serialize()`), opaque to the dialogs."""
+
+
+@runtime_checkable
+class Referable(Protocol):
+    """A `Turn` that can say how to reach its conversation later (for proactive messages)."""
+
+    def conversation_reference(self) -> dict[str, Any] | None:
+        """The serialized reference of the turn's conversation, or None if there is none."""
+        ...
+
+
+def reference_of(turn: Turn) -> dict[str, Any] | None:
+    """The turn's conversation reference, when the host provides one."""
+    return turn.conversation_reference() if isinstance(turn, Referable) else None
+
+
+class ConversationGoneError(Exception):
+    """The bot may no longer post in a stored conversation: Teams answered 403
+    BotNotInConversationRoster (the app was removed there) or 404 for the conversation."""
+
+
+class Messenger(Protocol):
+    """Cards sent to, and updated in, conversations outside the current turn; implemented by
+    the host (`bot.proactive`). Both raise `ConversationGoneError` for a conversation the bot
+    can no longer reach."""
+
+    async def send(self, reference: ConversationReference, card: Card) -> str:
+        """Post a card in the referenced conversation; returns the new activity id."""
+        ...
+
+    async def update(self, reference: ConversationReference, activity_id: str, card: Card) -> None:
+        """Replace a card the bot posted earlier in the referenced conversation."""
         ...

@@ -188,7 +188,10 @@ def test_the_log_level_is_read_in_any_case() -> None:
 
 
 async def test_no_secret_reaches_the_logs_over_a_whole_served_turn(
-    sim: RunningSim, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    sim: RunningSim,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """`mailops serve` against the sim at DEBUG: start, a turn that fetches tokens, stop."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sim.ca_path))
@@ -200,6 +203,7 @@ async def test_no_secret_reaches_the_logs_over_a_whole_served_turn(
             MAILOPS_PORT=str(port),
             MAILOPS_LOG_LEVEL="DEBUG",
             MAILOPS_CARD_SECRET=card_secret,
+            MAILOPS_DB_URL=f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}",
         )
     )
     caplog.set_level(logging.DEBUG)

@@ -1,0 +1,519 @@
+"""The audit log: recording what commands did, reading it back, and undoing a change.
+
+Recording happens here and only here. A write handler calls :func:`mailbox_results` after
+its operation (who, for whom, what, which mailbox, the columns that changed before → after,
+ok / failed, the correlation id, the approval request it came from) and wraps its
+permission check in :func:`denials`, so a refusal is written too. Without a store
+(`Services.store` is None) nothing is recorded.
+
+Reading (`audit for alice`, `audit last 20`) is open to System Administrators and to people
+who may read every mailbox of the organization (`prvReadMailbox` at organization depth):
+the log shows changes to everyone's mailboxes, so it asks for the same reach as reading
+them all. `undo last change to alice` restores the before-values of the newest undoable
+change, only if the mailbox still shows that change's after-values, and only if the caller
+may make the restoring change now (decided like the corresponding command); the undo is
+audited with `undoes` naming the entry it reverses.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+from cards.approvals import approvals_unavailable
+from cards.audit import (
+    AuditAction,
+    AuditLine,
+    AuditResultKind,
+    FieldChange,
+    UndoOutcome,
+    audit_log,
+    audit_not_allowed,
+    undo_result,
+)
+from cards.common import Card
+from cards.labels import Field
+from dataverse.errors import DataverseError, DataverseStatusError
+from dataverse.models import Mailbox
+from dataverse.ops import ItemResult, Outcome
+from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
+from dialogs import access, resolve
+from dialogs.commands import Audit, CommandKind, Undo
+from dialogs.context import Ctx
+from dialogs.errors import DeniedError
+from dialogs.router import Router
+from permissions import Action, Actor, Depth, decide
+from permissions.identifiers import (
+    PRV_READ_MAILBOX,
+    SYSTEM_ADMINISTRATOR_NAME,
+    SYSTEM_ADMINISTRATOR_TEMPLATE,
+)
+from store import AlreadyUndone, AuditEntry, AuditResult, Person, Store, Target
+
+log = logging.getLogger("mailops.audit")
+
+# The mailbox columns the log keeps before → after values of, by logical name; the profile
+# is kept as its id under "emailserverprofile" (written back through @odata.bind).
+APPROVAL: Final = "emailrouteraccessapproval"
+INCOMING: Final = "incomingemaildeliverymethod"
+OUTGOING: Final = "outgoingemaildeliverymethod"
+ACT: Final = "actdeliverymethod"
+PROFILE: Final = "emailserverprofile"
+ORG_ONLY: Final = "orgmarkedasprimaryforexchangesync"
+_FIELDS: Final[dict[str, Field]] = {
+    APPROVAL: Field.APPROVAL,
+    INCOMING: Field.INCOMING_DELIVERY,
+    OUTGOING: Field.OUTGOING_DELIVERY,
+    ACT: Field.ACT_DELIVERY,
+    PROFILE: Field.SERVER_PROFILE,
+    ORG_ONLY: Field.SYNC_FROM_THIS_ORG_ONLY,
+}
+DEFAULT_LIMIT: Final = 20
+MAILBOX: Final = "mailbox"
+
+
+def snapshot(row: Mailbox) -> dict[str, Any]:
+    """The audited columns of a mailbox row, as JSON values."""
+
+    def option(value: int | None) -> int | None:
+        return None if value is None else int(value)
+
+    return {
+        APPROVAL: option(row.approval),
+        INCOMING: option(row.incoming_delivery),
+        OUTGOING: option(row.outgoing_delivery),
+        ACT: option(row.act_delivery),
+        PROFILE: str(row.server_profile_id) if row.server_profile_id else None,
+        ORG_ONLY: row.org_marked_primary,
+    }
+
+
+def changed(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The columns whose value differs: (before, after), or (None, None) when none does."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    if not keys:
+        return None, None
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def actor_of(ctx: Ctx) -> Person:
+    caller = ctx.turn.caller
+    return Person(ctx.caller_id, caller.name or ctx.caller_id)
+
+
+def mailbox_target(row: Mailbox, label: str | None = None) -> Target:
+    return Target(MAILBOX, str(row.id), label or row.name or row.email_address or str(row.id))
+
+
+async def record(
+    ctx: Ctx,
+    action: Action | str,
+    result: AuditResult,
+    *,
+    target: Target | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+    on_behalf_of: str | None = None,
+    approval_request_id: uuid.UUID | None = None,
+    actor: Person | None = None,
+) -> AuditEntry | None:
+    """Append one entry for this turn; None without a store or when the write failed.
+
+    A failure to record is logged, not raised: the change it describes has been made, and
+    an error card would tell the person it had not.
+    """
+    store = ctx.services.store
+    if store is None:
+        return None
+    try:
+        return await store.audit.append(
+            actor=actor or actor_of(ctx),
+            action=str(action.value if isinstance(action, Action) else action),
+            result=result,
+            target=target,
+            environment=ctx.env.name,
+            on_behalf_of=on_behalf_of,
+            before=before,
+            after=after,
+            detail=detail,
+            correlation_id=ctx.turn.correlation_id or None,
+            approval_request_id=approval_request_id,
+        )
+    except Exception:  # see the docstring: the audit must never undo a finished turn
+        log.exception("could not write the audit entry of turn %s", ctx.turn.correlation_id)
+        return None
+
+
+@asynccontextmanager
+async def denials(
+    ctx: Ctx,
+    *,
+    target: Target | None = None,
+    approval_request_id: uuid.UUID | None = None,
+) -> AsyncIterator[None]:
+    """Record a permission refusal raised inside the block, then let it go on to the router."""
+    try:
+        yield
+    except DeniedError as denied:
+        await record(
+            ctx,
+            denied.action,
+            AuditResult.DENIED,
+            target=target,
+            detail=f"rule {denied.decision.rule.id}",
+            approval_request_id=approval_request_id,
+        )
+        raise
+
+
+def _detail(item: ItemResult) -> str | None:
+    if item.outcome is Outcome.SKIPPED:
+        return f"skipped: {item.reason}" if item.reason else "skipped"
+    if item.outcome is Outcome.FAILED:
+        error = item.error
+        if isinstance(error, DataverseStatusError):
+            return f"{type(error).__name__} {error.code or error.status}"
+        return type(error).__name__ if error is not None else "failed"
+    return item.reason or None
+
+
+async def mailbox_results(
+    ctx: Ctx,
+    action: Action | str,
+    rows: Sequence[tuple[str, Mailbox]],
+    results: Sequence[ItemResult],
+    *,
+    on_behalf_of: str | None = None,
+    approval_request_id: uuid.UUID | None = None,
+    actor: Person | None = None,
+) -> None:
+    """Record one entry per mailbox an operation ran on.
+
+    Args:
+        rows: (label, the row as read before the write) per mailbox, in the results' order.
+        results: the operation's item results.
+
+    An item that succeeded without a row read back (writes that are not verified) is read
+    once more, all such rows in one batch, to know the after-values.
+    """
+    if ctx.services.store is None:
+        return
+    unread = [row.id for (_, row), item in zip(rows, results, strict=True) if _needs_read(item)]
+    fresh: dict[uuid.UUID, Mailbox] = {}
+    if unread:
+        try:
+            loaded = await load_mailboxes(ctx.env.dataverse, unread, DEFAULT_OPTIONS)
+        except DataverseError:
+            log.warning(
+                "could not read back mailboxes for the audit of %s", ctx.turn.correlation_id
+            )
+            loaded = {}
+        fresh = {key: row for key, row in loaded.items() if isinstance(row, Mailbox)}
+    for (label, row), item in zip(rows, results, strict=True):
+        after_row = item.mailbox if item.mailbox is not None else fresh.get(row.id)
+        before, after = (None, None)
+        if item.outcome is not Outcome.SKIPPED and after_row is not None:
+            before, after = changed(snapshot(row), snapshot(after_row))
+        result = AuditResult.FAILED if item.outcome is Outcome.FAILED else AuditResult.OK
+        await record(
+            ctx,
+            action,
+            result,
+            target=mailbox_target(row, label),
+            before=before,
+            after=after,
+            detail=_detail(item),
+            on_behalf_of=on_behalf_of,
+            approval_request_id=approval_request_id,
+            actor=actor,
+        )
+
+
+def _needs_read(item: ItemResult) -> bool:
+    return item.outcome is Outcome.OK and item.mailbox is None
+
+
+async def denied_rows(ctx: Ctx, action: Action, rows: Sequence[tuple[str, Mailbox]]) -> None:
+    """Record mailboxes a confirmed bulk change left alone because the caller may not."""
+    for label, row in rows:
+        await record(
+            ctx,
+            action,
+            AuditResult.DENIED,
+            target=mailbox_target(row, label),
+            detail="denied at confirmation",
+        )
+
+
+# ---- reading the log -----------------------------------------------------------------------
+
+
+def may_read_audit(actor: Actor) -> bool:
+    """System Administrators, and people who may read every mailbox of the organization."""
+    if actor.holds_role(SYSTEM_ADMINISTRATOR_NAME, SYSTEM_ADMINISTRATOR_TEMPLATE):
+        return True
+    return actor.privilege(PRV_READ_MAILBOX) is Depth.ORGANIZATION
+
+
+def _value(key: str, value: Any, profiles: Mapping[str, str]) -> Any:
+    if key == PROFILE and isinstance(value, str):
+        return profiles.get(value.lower(), value)
+    return value if isinstance(value, int | bool | str) or value is None else str(value)
+
+
+def field_changes(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    profiles: Mapping[str, str] | None = None,
+) -> list[FieldChange]:
+    """(before → after) per audited column, profile ids shown by name when known."""
+    names = profiles or {}
+    keys = [k for k in _FIELDS if k in (after or {}) or k in (before or {})]
+    return [
+        FieldChange(
+            _FIELDS[k],
+            _value(k, (before or {}).get(k), names),
+            _value(k, (after or {}).get(k), names),
+        )
+        for k in keys
+    ]
+
+
+async def _names(store: Store, entries: Sequence[AuditEntry]) -> dict[str, str]:
+    """Display names for the object ids the entries mention (actors, approval requesters)."""
+    names = {e.actor.object_id.lower(): e.actor.name for e in entries}
+    requests = {e.approval_request_id for e in entries if e.approval_request_id is not None}
+    for request_id in requests:
+        request = await store.approvals.get(request_id)
+        if request is not None:
+            names.setdefault(request.requester.object_id.lower(), request.requester.name)
+    return names
+
+
+async def _profile_names(ctx: Ctx) -> dict[str, str]:
+    profiles = await ctx.env.profiles()
+    return {str(k).lower(): p.name or str(k) for k, p in profiles.items()}
+
+
+def audit_line(
+    entry: AuditEntry, names: Mapping[str, str], profiles: Mapping[str, str]
+) -> AuditLine:
+    on_behalf = entry.on_behalf_of
+    return AuditLine(
+        id=entry.id,
+        at=entry.at,
+        actor=entry.actor.name,
+        action=entry.action,
+        result=AuditResultKind(entry.result.value),
+        target=entry.target.display if entry.target else None,
+        on_behalf_of=names.get(on_behalf.lower(), on_behalf) if on_behalf else None,
+        changes=field_changes(entry.before, entry.after, profiles),
+        detail=entry.detail,
+        correlation_id=entry.correlation_id,
+        request_id=str(entry.approval_request_id) if entry.approval_request_id else None,
+        undoes=entry.undoes,
+    )
+
+
+async def show_audit(ctx: Ctx, command: Audit) -> Card:
+    """Audit entries about one mailbox, or the newest ones in the environment."""
+    store = ctx.services.store
+    if store is None:
+        return approvals_unavailable(ctx.strings, environment=ctx.env.name)
+    actor, _ = await ctx.facts()
+    if not may_read_audit(actor):
+        return audit_not_allowed(ctx.strings, environment=ctx.env.name)
+    limit = command.limit or DEFAULT_LIMIT
+    subject = None
+    if command.target is not None:
+        found = await resolve.mailbox(ctx, command.target, command_text=ctx.turn.text)
+        entries = await store.audit.by_target(str(found.mailbox.id), limit=limit)
+        subject = found.label
+    else:
+        entries = await store.audit.latest(limit, environment=ctx.env.name)
+    names = await _names(store, entries)
+    profiles = await _profile_names(ctx)
+    return audit_log(
+        ctx.strings,
+        [audit_line(e, names, profiles) for e in entries],
+        environment=ctx.env.name,
+        subject=subject,
+    )
+
+
+# ---- undo ----------------------------------------------------------------------------------
+
+
+def undo_actions(before: Mapping[str, Any]) -> list[Action]:
+    """The permission each restored column needs, as the command that sets it would.
+
+    Putting an approval value back is judged as approving (to Approved) or rejecting (to
+    anything else: taking an approval back needs the authority to refuse it).
+    """
+    actions: list[Action] = []
+    if APPROVAL in before:
+        approved = before[APPROVAL] == 1
+        actions.append(Action.APPROVE_EMAIL if approved else Action.REJECT_EMAIL)
+    if any(k in before for k in (INCOMING, OUTGOING, ACT, PROFILE)):
+        actions.append(Action.CHANGE_MAILBOX_DELIVERY)
+    if ORG_ONLY in before:
+        actions.append(Action.SET_SYNC_FROM_THIS_ORG_ONLY)
+    return actions
+
+
+def _restorable(before: Mapping[str, Any]) -> bool:
+    # A server profile can be bound again, not unbound through a PATCH (that takes a
+    # DELETE of the reference): an empty one is left to the admin UI.
+    known = set(_FIELDS)
+    return bool(before) and set(before) <= known and before.get(PROFILE, "") is not None
+
+
+def _bodies(before: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The PATCH bodies that put `before` back: the approval travels alone (a PATCH with
+    other columns may leave the address unapproved, reference §4.2)."""
+    bodies: list[dict[str, Any]] = []
+    if APPROVAL in before:
+        bodies.append({APPROVAL: before[APPROVAL]})
+    rest: dict[str, Any] = {}
+    for key in (INCOMING, OUTGOING, ACT, ORG_ONLY):
+        if key in before:
+            rest[key] = before[key]
+    if PROFILE in before:
+        rest["emailserverprofile@odata.bind"] = f"/emailserverprofiles({before[PROFILE]})"
+    if rest:
+        bodies.append(rest)
+    return bodies
+
+
+async def undo_last(ctx: Ctx, command: Undo) -> Card:
+    """Restore the before-values of the last undoable change to a mailbox."""
+    store = ctx.services.store
+    if store is None:
+        return approvals_unavailable(ctx.strings, environment=ctx.env.name)
+    found = await resolve.mailbox(ctx, command.target, command_text=ctx.turn.text)
+    row = found.mailbox
+    env = ctx.env.name
+
+    def answer(outcome: UndoOutcome, entry_id: int | None, changes: list[FieldChange]) -> Card:
+        return undo_result(
+            ctx.strings,
+            outcome,
+            target=found.label,
+            environment=env,
+            changes=changes,
+            entry_id=entry_id,
+        )
+
+    entry = await store.audit.last_undoable(str(row.id))
+    if entry is None or entry.environment not in (None, env) or not entry.after:
+        return answer(UndoOutcome.NOTHING, None, [])
+    profiles = await _profile_names(ctx)
+    before, after = entry.before or {}, entry.after
+    target = mailbox_target(row, found.label)
+    current = snapshot(row)
+    if any(current.get(k) != v for k, v in after.items()):
+        await _undo_entry(ctx, store, entry, AuditResult.FAILED, target, detail="changed since")
+        now = {k: current.get(k) for k in after}
+        return answer(UndoOutcome.CHANGED_SINCE, entry.id, field_changes(after, now, profiles))
+    if not _restorable(before):
+        return answer(UndoOutcome.NOT_RESTORABLE, entry.id, [])
+    mailbox = await access.mailbox_target(ctx, row)
+    actor, environment = await ctx.facts()
+    for action in undo_actions(before):
+        decision = decide(action, actor, environment, mailbox)
+        if not decision.allowed:
+            detail = f"rule {decision.rule.id}"
+            await _undo_entry(ctx, store, entry, AuditResult.DENIED, target, detail=detail)
+            raise DeniedError(action, decision, target=found.label, target_id=str(row.id))
+    restored = await _write_back(ctx, store, entry, row, target)
+    if restored is None:
+        return answer(UndoOutcome.NOT_RESTORABLE, entry.id, [])
+    now_before, now_after = changed(current, snapshot(restored))
+    try:
+        await store.audit.append(
+            actor=actor_of(ctx),
+            action=AuditAction.UNDO,
+            result=AuditResult.OK,
+            target=target,
+            environment=env,
+            before=now_before or {k: current.get(k) for k in before},
+            after=now_after or dict(before),
+            detail=f"undoes {entry.action}",
+            correlation_id=ctx.turn.correlation_id or None,
+            approval_request_id=None,
+            undoes=entry.id,
+        )
+    except AlreadyUndone:
+        return answer(UndoOutcome.ALREADY_UNDONE, entry.id, [])
+    return answer(UndoOutcome.DONE, entry.id, field_changes(after, before, profiles))
+
+
+async def _undo_entry(
+    ctx: Ctx,
+    store: Store,
+    entry: AuditEntry,
+    result: AuditResult,
+    target: Target,
+    *,
+    detail: str,
+) -> None:
+    """An undo that did not restore anything, noted against the entry it tried to undo."""
+    try:
+        await store.audit.append(
+            actor=actor_of(ctx),
+            action=AuditAction.UNDO,
+            result=result,
+            target=target,
+            environment=ctx.env.name,
+            detail=detail,
+            correlation_id=ctx.turn.correlation_id or None,
+            undoes=entry.id,
+        )
+    except Exception:  # as in `record`: the answer matters more than the note
+        log.exception("could not write the audit entry of turn %s", ctx.turn.correlation_id)
+
+
+async def _write_back(
+    ctx: Ctx, store: Store, entry: AuditEntry, row: Mailbox, target: Target
+) -> Mailbox | None:
+    """Write the before-values as the caller; the row read back, or None if they did not
+    take. A Dataverse error is audited and raised (the router answers it)."""
+    dv = ctx.env.dataverse
+    caller = dv if ctx.acting_for is None else dv.acting_for(ctx.acting_for)
+    before = entry.before or {}
+    etag = row.etag or "*"
+    try:
+        for body in _bodies(before):
+            await caller.update_row(Mailbox, row.id, body, etag=etag)
+            etag = "*"  # the first write moved the row's version on; it was ours
+        restored = await dv.get_mailbox(row.id)
+    except DataverseError as exc:
+        await _undo_entry(ctx, store, entry, AuditResult.FAILED, target, detail=type(exc).__name__)
+        raise
+    now = snapshot(restored)
+    if any(now.get(k) != v for k, v in before.items()):
+        await _undo_entry(ctx, store, entry, AuditResult.FAILED, target, detail="not applied")
+        return None
+    return restored
+
+
+def register(router: Router) -> None:
+    """The audit log and undo."""
+
+    @router.command(CommandKind.AUDIT)
+    async def audit(ctx: Ctx, command: Audit) -> Card:
+        """Show the audit log: the changes made to one mailbox, or the newest entries. For
+        System Administrators and people who may read every mailbox."""
+        return await show_audit(ctx, command)
+
+    @router.command(CommandKind.UNDO)
+    async def undo(ctx: Ctx, command: Undo) -> Card:
+        """Undo the last change MailOps made to a mailbox, if nothing changed it since and
+        you may make that change yourself."""
+        return await undo_last(ctx, command)

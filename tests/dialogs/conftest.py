@@ -1,0 +1,93 @@
+"""Fixtures for the dialogs that keep state (routed approvals, the audit log): a store on
+SQLite (a temporary file) and on PostgreSQL (a fresh schema, from MAILOPS_TEST_PG_URL; the
+variant skips with the reason when it is not set), a recording messenger, and the router
+over both and the running sim."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from dataverse import GraphClient
+from dialogs.app import build_router
+from dialogs.context import EnvironmentServices, Services
+from dialogs.router import Router
+from dialogs.signing import CardSigner
+from store import Store
+from tests.dialogs.routing_kit import FakeMessenger
+from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
+
+CARD_SECRET: Final = b"test-signing-secret-0123456789"
+
+
+async def _drop_schema(url: str, schema: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}")
+        return
+    if PG_URL is None:
+        pytest.skip(PG_SKIP_REASON)
+    schema = f"mailops_test_{secrets.token_hex(6)}"
+    try:
+        yield Backend("postgresql", PG_URL, schema)
+    finally:
+        await _drop_schema(PG_URL, schema)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
+    opened = await backend.open(clock)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def messenger() -> FakeMessenger:
+    return FakeMessenger()
+
+
+def routed_services(
+    services: Services, graph: GraphClient, store: Store, messenger: FakeMessenger
+) -> Services:
+    """The test services with Graph, a store and a messenger: what `mailops serve` builds."""
+    env = services.default
+    with_graph = EnvironmentServices(
+        env.name, env.deployment, env.dataverse, env.facts, is_default=True, graph=graph
+    )
+    return Services({env.name: with_graph}, store=store, messenger=messenger)
+
+
+@pytest.fixture
+def stateful(
+    services: Services, graph: GraphClient, store: Store, messenger: FakeMessenger
+) -> Services:
+    return routed_services(services, graph, store, messenger)
+
+
+@pytest.fixture
+def routed(stateful: Services) -> Router:
+    return build_router(stateful, CardSigner(CARD_SECRET))
