@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from dataverse import DataverseClient, EntraApp, GraphClient
 from dialogs.app import build_router
@@ -17,6 +21,7 @@ from dialogs.signing import CardSigner
 from permissions import Deployment, FactsCache
 from sim.server import SimThread
 from tests.simharness import CONTOSO, FAST_RETRY, RunningSim
+from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend
 
 _OUR_VARIABLES = ("Microsoft", "DATAVERSE_", "MAILOPS_")
 
@@ -90,3 +95,28 @@ async def services(sim: RunningSim, dv: DataverseClient, graph: GraphClient) -> 
 @pytest.fixture
 async def router(services: Services) -> Router:
     return build_router(services, CardSigner(b"test-signing-secret-0123456789"))
+
+
+async def _drop_schema(url: str, schema: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A database for the store: SQLite in a temporary file, and PostgreSQL in a fresh schema
+    (from MAILOPS_TEST_PG_URL; without it that variant skips and says why)."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}")
+        return
+    if PG_URL is None:
+        pytest.skip(PG_SKIP_REASON)
+    schema = f"mailops_test_{secrets.token_hex(6)}"
+    try:
+        yield Backend("postgresql", PG_URL, schema)
+    finally:
+        await _drop_schema(PG_URL, schema)

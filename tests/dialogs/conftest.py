@@ -5,16 +5,11 @@ over both and the running sim."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from dataverse import GraphClient
 from dialogs.app import build_router
@@ -23,32 +18,9 @@ from dialogs.router import Router
 from dialogs.signing import CardSigner
 from store import Store
 from tests.dialogs.routing_kit import FakeMessenger
-from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
+from tests.store.kit import Backend, FakeClock
 
 CARD_SECRET: Final = b"test-signing-secret-0123456789"
-
-
-async def _drop_schema(url: str, schema: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        yield Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}")
-        return
-    if PG_URL is None:
-        pytest.skip(PG_SKIP_REASON)
-    schema = f"mailops_test_{secrets.token_hex(6)}"
-    try:
-        yield Backend("postgresql", PG_URL, schema)
-    finally:
-        await _drop_schema(PG_URL, schema)
 
 
 @pytest.fixture

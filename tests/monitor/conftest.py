@@ -4,7 +4,6 @@ store's times agree), the recording notifier, and monitors over the running sim.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,40 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from dataverse import DataverseClient
 from monitor import Monitor, MonitorConfig, OnCallSchedule
 from store import Store
 from tests.monitor.kit import ENV, ON_CALL_LIST, RecordingNotifier
-from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
+from tests.store.kit import Backend, FakeClock
 
 MonitorFactory = Callable[..., Monitor]
-
-
-async def _drop_schema(url: str, schema: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        yield Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}")
-        return
-    if PG_URL is None:
-        pytest.skip(PG_SKIP_REASON)
-    schema = f"mailops_monitor_{secrets.token_hex(6)}"
-    try:
-        yield Backend("postgresql", PG_URL, schema)
-    finally:
-        await _drop_schema(PG_URL, schema)
 
 
 @pytest.fixture

@@ -7,40 +7,12 @@ reruns and parallel runs on one server do not meet.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from store import Store
-from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
-
-
-async def _drop_schema(url: str, schema: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        yield Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mailops.db'}")
-        return
-    if PG_URL is None:
-        pytest.skip(PG_SKIP_REASON)
-    schema = f"mailops_test_{secrets.token_hex(6)}"
-    try:
-        yield Backend("postgresql", PG_URL, schema)
-    finally:
-        await _drop_schema(PG_URL, schema)
+from tests.store.kit import Backend, FakeClock
 
 
 @pytest.fixture
