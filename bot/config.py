@@ -7,13 +7,25 @@ fails startup with a message naming the key. Secrets are `SecretStr`, so they pr
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from permissions import Deployment
@@ -32,6 +44,122 @@ TENANT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 class ConfigError(Exception):
     """Startup configuration is invalid; the message names every bad key."""
+
+
+_ENVIRONMENT_NAME = r"^[A-Za-z0-9_-]+$"
+
+
+class EnvironmentSpec(BaseModel):
+    """One Dataverse environment of MAILOPS_ENVIRONMENTS (a JSON list of these).
+
+    `tenant_id`, `client_id`, `client_secret`, `authority_host`, `graph_url` and `ca_bundle`
+    default to the top-level MAILOPS_* values: environments of the same tenant share one
+    Entra application and one Graph client; an environment of another tenant (a
+    Customer Engagement on-premises organisation federated with its own directory, say)
+    names its own.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, pattern=_ENVIRONMENT_NAME)
+    url: str
+    deployment: Deployment = Deployment.ONLINE
+    default: bool = False
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    authority_host: str | None = None
+    graph_url: str | None = None
+    ca_bundle: Path | None = None
+
+    @field_validator("url", "authority_host", "graph_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            msg = "must be an https:// URL"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            msg = f"no such file: {value}"
+            raise ValueError(msg)
+        return value
+
+
+@dataclass(frozen=True)
+class ResolvedEnvironment:
+    """An environment with its identity filled in from the top-level settings."""
+
+    name: str
+    url: str
+    deployment: Deployment
+    is_default: bool
+    tenant_id: str
+    client_id: str
+    client_secret: SecretStr
+    authority_host: str
+    graph_url: str
+    ca_bundle: Path | None
+
+    @property
+    def identity(self) -> tuple[str, str, str, str, Path | None]:
+        """Environments with the same identity share one Entra application."""
+        secret = self.client_secret.get_secret_value()
+        return (
+            self.authority_host.rstrip("/"),
+            self.tenant_id,
+            self.client_id,
+            secret,
+            self.ca_bundle,
+        )
+
+
+_ENVIRONMENTS = TypeAdapter(list[EnvironmentSpec])
+
+
+def _parse_environments(value: Any) -> Any:
+    """MAILOPS_ENVIRONMENTS: JSON text naming the environments; errors name the entry."""
+    if not isinstance(value, str):
+        return value
+    try:
+        raw = json.loads(value)
+    except json.JSONDecodeError as exc:
+        msg = f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise ValueError(msg) from None
+    if not isinstance(raw, list) or not raw:
+        msg = "must be a non-empty JSON list of environments"
+        raise ValueError(msg)
+    try:
+        specs = _ENVIRONMENTS.validate_python(raw)
+    except ValidationError as exc:
+        raise ValueError(_describe_entries(exc, raw)) from None
+    names = [spec.name.casefold() for spec in specs]
+    twice = sorted({spec.name for spec in specs if names.count(spec.name.casefold()) > 1})
+    if twice:
+        msg = f"environment names must differ (ignoring case): {', '.join(twice)}"
+        raise ValueError(msg)
+    defaults = [spec.name for spec in specs if spec.default]
+    if len(specs) > 1 and len(defaults) != 1:
+        shown = ", ".join(defaults) if defaults else "none"
+        msg = f"exactly one environment must be the default (default: true); found {shown}"
+        raise ValueError(msg)
+    return tuple(specs)
+
+
+def _describe_entries(exc: ValidationError, raw: list[Any]) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        index, *rest = error["loc"]
+        entry = raw[index] if isinstance(index, int) and index < len(raw) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"entry {index}" + (f" ({name!r})" if isinstance(name, str) else "")
+        field_name = ".".join(str(p) for p in rest) or "?"
+        message = "is required" if error["type"] == "missing" else error["msg"]
+        parts.append(f"{where} {field_name}: {message}")
+    return "; ".join(parts)
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -60,6 +188,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3978, ge=1, le=65535, validation_alias=_alias("MAILOPS_PORT"))
 
     # Dataverse, Graph and Entra.
+    # Required unless MAILOPS_ENVIRONMENTS names the environments (then "").
     dataverse_url: str = Field(validation_alias=_alias("DATAVERSE_URL"))
     tenant_id: str = Field(validation_alias=_alias("MAILOPS_TENANT_ID"))
     client_id: str = Field(validation_alias=_alias("MAILOPS_CLIENT_ID"))
@@ -81,6 +210,11 @@ class Settings(BaseSettings):
     )
     deployment: Deployment = Field(
         default=Deployment.ONLINE, validation_alias=_alias("MAILOPS_DEPLOYMENT")
+    )
+    # Several environments (issue 5): a JSON list of EnvironmentSpec; when absent, the one
+    # environment is DATAVERSE_URL, named MAILOPS_ENVIRONMENT_NAME.
+    environments: tuple[EnvironmentSpec, ...] = Field(
+        default=(), validation_alias=_alias("MAILOPS_ENVIRONMENTS")
     )
     # Signs card buttons. Production must set it: without it every start makes a new one,
     # and cards sent before a restart (routed approval requests waiting for a click) are
@@ -108,6 +242,19 @@ class Settings(BaseSettings):
     # MailOps cannot reach in a personal chat: its `conversation.id`.
     approvers_conversation_id: str | None = Field(
         default=None, min_length=1, validation_alias=_alias("MAILOPS_APPROVERS_CONVERSATION_ID")
+    )
+
+    # The mailbox monitor and on call (issue 6). MAILOPS_MONITOR: on/off (default on);
+    # the poll interval; the fixed on-call list (comma-separated UPNs or Entra object ids,
+    # first on call first); the conversation the incident cards go to, when no System
+    # Administrator said `set on-call channel here` (its `conversation.id`).
+    monitor_enabled: bool = Field(default=True, validation_alias=_alias("MAILOPS_MONITOR"))
+    monitor_interval_s: float = Field(
+        default=60.0, gt=0, le=24 * 3600, validation_alias=_alias("MAILOPS_MONITOR_INTERVAL_S")
+    )
+    on_call: tuple[str, ...] = Field(default=(), validation_alias=_alias("MAILOPS_ONCALL"))
+    on_call_conversation_id: str | None = Field(
+        default=None, min_length=1, validation_alias=_alias("MAILOPS_ONCALL_CONVERSATION_ID")
     )
 
     # Behaviour.
@@ -142,10 +289,23 @@ class Settings(BaseSettings):
     @field_validator("dataverse_url", "authority_host", "graph_url")
     @classmethod
     def _https_url(cls, value: str) -> str:
-        if not value.startswith("https://"):
+        if value and not value.startswith("https://"):  # "" : DATAVERSE_URL not given
             msg = "must be an https:// URL"
             raise ValueError(msg)
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_from_environments(cls, data: Any) -> Any:
+        # With MAILOPS_ENVIRONMENTS, DATAVERSE_URL is not needed (and not used).
+        if isinstance(data, dict) and data.get("MAILOPS_ENVIRONMENTS") is not None:
+            return {"DATAVERSE_URL": "", **data}
+        return data
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _environment_list(cls, value: Any) -> Any:
+        return _parse_environments(value)
 
     @field_validator("log_level")
     @classmethod
@@ -156,6 +316,13 @@ class Settings(BaseSettings):
             msg = f"must be one of {', '.join(_LOG_LEVELS)}"
             raise ValueError(msg)
         return level
+
+    @field_validator("on_call", mode="before")
+    @classmethod
+    def _people_list(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
 
     @field_validator("allowed_tenants", mode="before")
     @classmethod
@@ -177,6 +344,33 @@ class Settings(BaseSettings):
             msg = f"no such file: {value}"
             raise ValueError(msg)
         return value
+
+    def resolved_environments(self) -> tuple[ResolvedEnvironment, ...]:
+        """Every configured environment, its identity filled in; the default one first."""
+        specs = self.environments or (
+            EnvironmentSpec(
+                name=self.environment_name,
+                url=self.dataverse_url,
+                deployment=self.deployment,
+                default=True,
+            ),
+        )
+        resolved = [
+            ResolvedEnvironment(
+                name=spec.name,
+                url=spec.url,
+                deployment=spec.deployment,
+                is_default=spec.default or len(specs) == 1,
+                tenant_id=spec.tenant_id or self.tenant_id,
+                client_id=spec.client_id or self.client_id,
+                client_secret=spec.client_secret or self.client_secret,
+                authority_host=spec.authority_host or self.authority_host,
+                graph_url=spec.graph_url or self.graph_url,
+                ca_bundle=spec.ca_bundle or self.ca_bundle,
+            )
+            for spec in specs
+        ]
+        return tuple(sorted(resolved, key=lambda env: not env.is_default))
 
     @property
     def authentication_enabled(self) -> bool:

@@ -2,11 +2,21 @@
 
     mailops demo [--fixture PATH] [--no-playground] [--as NAME,NAME]
                  [--sim-port 8765] [--bot-port 3978] [--playground-port 56150]
+                 [--onprem-fixture PATH | --no-onprem] [--onprem-sim-port PORT]
 
 - the sim serves HTTPS with its own CA, kept in `var/sim/`;
+- two environments: "prod" (the fixture, contoso.yaml) and "onprem" (a second sim on the
+  next port, onprem.yaml: Customer Engagement on-premises). The on-premises fixture is
+  another tenant with its own application, so its environment entry names its own tenant,
+  application and token authority (that sim's); both sims share the CA in `var/sim/`.
+  `… in onprem` selects it; prod is the default;
 - the bot (in this process) talks to the sim as the fixture's application, without
   inbound authentication, on loopback only; its store is a new SQLite file in `var/`
   (unless MAILOPS_DB_URL names another database);
+- the mailbox monitor runs every MAILOPS_MONITOR_INTERVAL_S seconds (default 60); until
+  someone says `set on-call channel here`, the first demo person's personal chat (the first
+  Playground, once it has talked to the bot) is made the on-call channel, so that failures
+  (e.g. `test mailbox bob`) show up as incident cards there;
 - the Playground sends every message as its configured current user, so there is one per
   person: the first on `--playground-port`, the next ones on the following ports. Each
   person's Entra object id is the sim's, so the bot's permission checks see that person.
@@ -20,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -44,6 +55,7 @@ from sim.context import Sim
 from sim.fixture import FIXTURES_DIR, Fixture
 from sim.server import start_sim
 from sim.tls import TlsFiles
+from store import Person, Store, StoreError
 
 log = logging.getLogger("mailops.demo")
 
@@ -62,7 +74,10 @@ _DEMO_DECIDES = {
     "MAILOPS_HOST",
     "MAILOPS_PORT",
     "MAILOPS_DEPLOYMENT",
+    "MAILOPS_ENVIRONMENTS",
 }
+ONPREM_FIXTURE = FIXTURES_DIR / "onprem.yaml"
+ONPREM_ENVIRONMENT = "onprem"
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,16 @@ class DemoOptions:
     playground_port: int = 56150
     playground: bool = True
     people: tuple[str, ...] | None = None  # None: everyone in the fixture
+    # The second environment ("onprem"); None: the demo has one environment. Its sim's port
+    # defaults to the next after sim_port (a free one when sim_port is 0).
+    onprem_fixture: Path | None = ONPREM_FIXTURE
+    onprem_sim_port: int | None = None
+
+    @property
+    def second_sim_port(self) -> int:
+        if self.onprem_sim_port is not None:
+            return self.onprem_sim_port
+        return self.sim_port + 1 if self.sim_port else 0
 
 
 @dataclass
@@ -83,10 +108,16 @@ class RunningDemo:
     settings: Settings
     bot: asyncio.Task[None]
     playgrounds: dict[str, Playground] = field(default_factory=dict)
+    # The other environments' sims, by environment name.
+    other_sims: dict[str, Sim] = field(default_factory=dict)
 
     @property
     def bot_endpoint(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}/api/messages"
+
+    def fixtures(self) -> list[Fixture]:
+        """Every environment's fixture, the default environment's first."""
+        return [self.sim.fixture, *(other.fixture for other in self.other_sims.values())]
 
     def summary(self) -> str:
         lines = [
@@ -94,10 +125,17 @@ class RunningDemo:
             f"  sim         {self.sim.origin}  (fixture {self.sim.fixture_path.name}; "
             f"its CA: {self.tls.ca_cert})",
             f"  sim state   {self.sim.origin}/_sim/state",
+        ]
+        for name, other in self.other_sims.items():
+            lines.append(
+                f"  sim {name:<7} {other.origin}  (fixture {other.fixture_path.name}; "
+                f"`… in {name}`)"
+            )
+        lines += [
             f"  bot         {self.bot_endpoint}",
         ]
         if self.playgrounds:
-            names = {p.name: p.display_name for p in self.sim.fixture.people}
+            names = {p.name: p.display_name for f in self.fixtures() for p in f.people}
             width = max(len(name) for name in self.playgrounds)
             lines.append("  Agents Playground, one per person (open one in a browser):")
             lines += [
@@ -135,6 +173,7 @@ def bot_settings(
     *,
     db_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    other_sims: Mapping[str, Sim] | None = None,
 ) -> Settings:
     """The bot's settings against the running sim, plus the developer's other MAILOPS_*
     (MAILOPS_DB_URL among them, which wins over `db_url`)."""
@@ -159,8 +198,59 @@ def bot_settings(
         "MAILOPS_PORT": str(port),
         "MAILOPS_DEPLOYMENT": fixture.environment.deployment.value,
     }
+    if other_sims:
+        primary = values.get("MAILOPS_ENVIRONMENT_NAME", "prod")
+        values["MAILOPS_ENVIRONMENTS"] = environments_json(sim, primary, other_sims)
+        # The other fixtures' people write from their own tenants.
+        tenants = [fixture.tenant_id, *(other.fixture.tenant_id for other in other_sims.values())]
+        values.setdefault("MAILOPS_ALLOWED_TENANTS", ",".join(dict.fromkeys(tenants)))
     # No MicrosoftAppId: the Playground sends no token, so inbound authentication is off.
     return Settings.from_env(values)
+
+
+def environments_json(primary: Sim, primary_name: str, others: Mapping[str, Sim]) -> str:
+    """MAILOPS_ENVIRONMENTS for the demo: the primary sim as the default environment (its
+    identity is the top-level MAILOPS_*), and each other sim with its own tenant, application
+    and token authority (each sim's fixture is a tenant of its own)."""
+    entries: list[dict[str, object]] = [
+        {
+            "name": primary_name,
+            "url": primary.origin,
+            "deployment": primary.fixture.environment.deployment.value,
+            "default": True,
+        }
+    ]
+    for name, other in others.items():
+        fixture = other.fixture
+        entries.append(
+            {
+                "name": name,
+                "url": other.origin,
+                "deployment": fixture.environment.deployment.value,
+                "tenant_id": fixture.tenant_id,
+                "client_id": fixture.application.client_id,
+                "client_secret": fixture.application.client_secret,
+                "authority_host": other.origin,
+                "graph_url": f"{other.origin}/v1.0/",
+            }
+        )
+    return json.dumps(entries)
+
+
+async def _start_other_sims(
+    options: DemoOptions, stack: contextlib.AsyncExitStack
+) -> dict[str, Sim]:
+    """The second environment's sim, sharing the first one's CA (same state directory)."""
+    if options.onprem_fixture is None:
+        return {}
+    runner, sim, _ = await start_sim(
+        options.onprem_fixture,
+        options.var_dir / "sim",
+        host=LOOPBACK,
+        port=options.second_sim_port,
+    )
+    stack.push_async_callback(runner.cleanup)
+    return {ONPREM_ENVIRONMENT: sim}
 
 
 async def _wait_for_bot(settings: Settings, task: asyncio.Task[None]) -> None:
@@ -186,11 +276,19 @@ async def _wait_for_bot(settings: Settings, task: asyncio.Task[None]) -> None:
 async def _start_playgrounds(
     running: RunningDemo, options: DemoOptions, stack: contextlib.AsyncExitStack
 ) -> None:
-    fixture = running.sim.fixture
-    people = options.people or tuple(p.name for p in fixture.people)
+    # Everyone of every environment's fixture (an on-premises person's Playground is in
+    # that person's tenant); the first fixture that knows a name is that person's.
+    fixture_of: dict[str, Fixture] = {}
+    for known in running.fixtures():
+        for person in known.people:
+            fixture_of.setdefault(person.name, known)
+    people = options.people or tuple(fixture_of)
     work_dir = options.var_dir / "playground"
     configs = {
-        name: write_config(work_dir / f"{name}.yml", playground_config(fixture, name))
+        name: write_config(
+            work_dir / f"{name}.yml",
+            playground_config(fixture_of.get(name, running.sim.fixture), name),
+        )
         for name in people
     }
     base = options.playground_port
@@ -218,6 +316,37 @@ async def _start_playgrounds(
         raise errors[0]
 
 
+ADOPT_EVERY_S = 2.0
+
+
+async def adopt_on_call_chat(store: Store, object_id: str) -> bool:
+    """Make `object_id`'s personal chat the on-call channel, unless one is set already or the
+    person has not talked to the bot yet. True once there is an on-call channel."""
+    if await store.conversations.find_on_call() is not None:
+        return True
+    chat = await store.conversations.find_personal(object_id)
+    if chat is None:
+        return False
+    await store.conversations.set_on_call(chat.key, by=Person("mailops", "MailOps demo"))
+    log.info("demo: the personal chat of %s is the on-call channel", object_id)
+    return True
+
+
+async def _adopt_loop(settings: Settings, object_id: str) -> None:
+    """`adopt_on_call_chat` every few seconds until it is done (the demo's on-call channel)."""
+    store = await Store.open(settings.db_url)
+    try:
+        while True:
+            try:
+                if await adopt_on_call_chat(store, object_id):
+                    return
+            except StoreError as exc:  # the demo goes on without it
+                log.warning("demo: could not set the on-call channel: %s", exc)
+            await asyncio.sleep(ADOPT_EVERY_S)
+    finally:
+        await store.close()
+
+
 @contextlib.asynccontextmanager
 async def demo_stack(options: DemoOptions) -> AsyncIterator[RunningDemo]:
     """Sim, bot and Playgrounds up; all stopped, in reverse order, on the way out."""
@@ -226,11 +355,13 @@ async def demo_stack(options: DemoOptions) -> AsyncIterator[RunningDemo]:
             options.fixture, options.var_dir / "sim", host=LOOPBACK, port=options.sim_port
         )
         stack.push_async_callback(runner.cleanup)
+        other_sims = await _start_other_sims(options, stack)
         settings = bot_settings(
             sim,
             tls,
             options.bot_port or free_port(),
             db_url=fresh_sqlite(options.var_dir / "mailops-demo.db"),
+            other_sims=other_sims,
         )
         stop = asyncio.Event()
         bot = asyncio.create_task(run(settings, stop=stop), name="mailops-bot")
@@ -244,10 +375,30 @@ async def demo_stack(options: DemoOptions) -> AsyncIterator[RunningDemo]:
 
         stack.push_async_callback(stop_bot)
         await _wait_for_bot(settings, bot)
-        running = RunningDemo(sim, tls, settings, bot)
+        first = (options.people or tuple(p.name for p in sim.fixture.people))[:1]
+        people = {p.name: p for p in sim.fixture.people}
+        if first and first[0] in people and settings.monitor_enabled:
+            adopt = asyncio.create_task(
+                _adopt_loop(settings, people[first[0]].object_id), name="demo-on-call"
+            )
+            stack.push_async_callback(_cancel, adopt)
+        running = RunningDemo(sim, tls, settings, bot, other_sims=other_sims)
         if options.playground:
             await _start_playgrounds(running, options, stack)
         yield running
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _fixture_people(parser: argparse.ArgumentParser, option: str, path: Path) -> list[str]:
+    try:
+        return [p.name for p in Fixture.load(path).people]
+    except (OSError, ValueError) as exc:
+        parser.error(f"{option} {path}: {exc}")
 
 
 def _people(value: str) -> tuple[str, ...]:
@@ -299,6 +450,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-playground", action="store_true", help="sim and bot only")
     parser.add_argument(
+        "--onprem-fixture",
+        type=Path,
+        default=ONPREM_FIXTURE,
+        help="the second environment, 'onprem' (default: onprem.yaml)",
+    )
+    parser.add_argument("--no-onprem", action="store_true", help="one environment only")
+    parser.add_argument(
+        "--onprem-sim-port",
+        type=int,
+        default=None,
+        help="the second sim's port (default: the one after --sim-port)",
+    )
+    parser.add_argument(
         "--as",
         dest="people",
         type=_people,
@@ -307,10 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the people to start a Playground for (default: everyone in the fixture)",
     )
     args = parser.parse_args(argv)
-    try:
-        people = [p.name for p in Fixture.load(args.fixture).people]
-    except (OSError, ValueError) as exc:
-        parser.error(f"--fixture {args.fixture}: {exc}")
+    people = _fixture_people(parser, "--fixture", args.fixture)
+    if not args.no_onprem:
+        people += _fixture_people(parser, "--onprem-fixture", args.onprem_fixture)
     unknown = [name for name in args.people or () if name not in people]
     if unknown:
         parser.error(f"--as: no {', '.join(unknown)} in the fixture (people: {', '.join(people)})")
@@ -322,6 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         playground_port=args.playground_port,
         playground=not args.no_playground,
         people=args.people,
+        onprem_fixture=None if args.no_onprem else args.onprem_fixture,
+        onprem_sim_port=args.onprem_sim_port,
     )
     level = os.environ.get("MAILOPS_LOG_LEVEL", "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")

@@ -37,6 +37,7 @@ from dialogs.turn import (
     ConversationGoneError,
     Dispatcher,
     Turn,
+    channel_of,
     reference_of,
 )
 from dialogs.turn import (
@@ -55,11 +56,6 @@ person's chats is the latest)."""
 _REMEMBERED_MAX: Final = 10_000
 
 
-def base_conversation_id(conversation_id: str) -> str:
-    """A channel conversation id without the `;messageid=…` of the thread it came from."""
-    return conversation_id.split(";messageid=", 1)[0]
-
-
 def restore(stored: StoredReference) -> ConversationReference:
     """The botbuilder reference for a proactive message: a new post, not a reply.
 
@@ -69,7 +65,7 @@ def restore(stored: StoredReference) -> ConversationReference:
     reference: ConversationReference = ConversationReference.deserialize(dict(stored))
     conversation = reference.conversation
     if conversation is not None and isinstance(conversation.id, str):
-        conversation.id = base_conversation_id(conversation.id)
+        conversation.id = channel_of(conversation.id)
     reference.activity_id = None
     return reference
 
@@ -150,7 +146,7 @@ class ConversationKeeper:
     ) -> None:
         self._inner = inner
         self._store = store
-        self._approvers = base_conversation_id(approvers_conversation or "") or None
+        self._approvers = channel_of(approvers_conversation or "") or None
         self._approvers_assigned = False
         self._seen: OrderedDict[tuple[str, str, str], tuple[str, float]] = OrderedDict()
 
@@ -202,7 +198,7 @@ class ConversationKeeper:
             if (
                 saved is not None
                 and self._approvers is not None
-                and base_conversation_id(turn.conversation.id) == self._approvers
+                and channel_of(turn.conversation.id) == self._approvers
             ):
                 person = Person(turn.caller.object_id or "mailops", turn.caller.name or "MailOps")
                 await self._store.conversations.assign(APPROVERS, saved.key, by=person)

@@ -16,10 +16,11 @@ from typing import Final
 from aiohttp import web
 
 from bot.adapter import create_adapter
-from bot.app import create_app
+from bot.app import METRICS, create_app
 from bot.config import ConfigError, Settings
 from bot.guards import Guards
 from bot.logs import secrets_of, setup_logging
+from bot.notifier import Monitors
 from bot.proactive import ConversationKeeper, ProactiveMessenger
 from dataverse import DataverseClient, EntraApp, GraphClient
 from dialogs.app import build_router
@@ -40,46 +41,56 @@ SWEEP_EVERY_S: Final = 60.0
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The long-lived clients, opened once and closed on the way out."""
-    entra = EntraApp(
-        authority=f"{settings.authority_host.rstrip('/')}/{settings.tenant_id}",
-        client_id=settings.client_id,
-        client_credential=settings.client_secret.get_secret_value(),
-        ca_path=settings.ca_bundle,
-    )
-    try:
-        async with (
-            DataverseClient(
-                settings.dataverse_url,
-                auth=entra.dataverse_auth(settings.dataverse_url),
-                ca_path=settings.ca_bundle,
-            ) as dataverse,
-            GraphClient(
-                base_url=settings.graph_url, auth=entra.graph_auth(), ca_path=settings.ca_bundle
-            ) as graph,
-        ):
-            facts = FactsCache(
-                LiveFacts(dataverse, graph, settings.deployment), ttl_seconds=settings.facts_ttl_s
+    async with contextlib.AsyncExitStack() as stack:
+        environments = await open_environments(settings, stack)
+        store = await Store.open(settings.db_url)
+        stack.push_async_callback(store.close)
+        yield Services(
+            environments,
+            act_as_caller=settings.act_as_caller,
+            store=store,
+            approval_times=_approval_times(settings),
+        )
+
+
+async def open_environments(
+    settings: Settings, stack: contextlib.AsyncExitStack
+) -> dict[str, EnvironmentServices]:
+    """One EnvironmentServices per configured environment (MAILOPS_ENVIRONMENTS, or the one
+    DATAVERSE_URL), each with its own DataverseClient; environments with the same identity
+    (authority, tenant, application) share one Entra application, and one Graph client per
+    Graph URL. Everything opened is closed by `stack`."""
+    entras: dict[tuple[object, ...], EntraApp] = {}
+    graphs: dict[tuple[object, ...], GraphClient] = {}
+    environments: dict[str, EnvironmentServices] = {}
+    for env in settings.resolved_environments():
+        entra = entras.get(env.identity)
+        if entra is None:
+            entra = EntraApp(
+                authority=f"{env.authority_host.rstrip('/')}/{env.tenant_id}",
+                client_id=env.client_id,
+                client_credential=env.client_secret.get_secret_value(),
+                ca_path=env.ca_bundle,
             )
-            environment = EnvironmentServices(
-                settings.environment_name,
-                settings.deployment,
-                dataverse,
-                facts,
-                is_default=True,
-                graph=graph,
+            stack.callback(entra.close)
+            entras[env.identity] = entra
+        graph_key = (*env.identity, env.graph_url)
+        graph = graphs.get(graph_key)
+        if graph is None:
+            graph = await stack.enter_async_context(
+                GraphClient(base_url=env.graph_url, auth=entra.graph_auth(), ca_path=env.ca_bundle)
             )
-            store = await Store.open(settings.db_url)
-            try:
-                yield Services(
-                    {settings.environment_name: environment},
-                    act_as_caller=settings.act_as_caller,
-                    store=store,
-                    approval_times=_approval_times(settings),
-                )
-            finally:
-                await store.close()
-    finally:
-        entra.close()
+            graphs[graph_key] = graph
+        dataverse = await stack.enter_async_context(
+            DataverseClient(env.url, auth=entra.dataverse_auth(env.url), ca_path=env.ca_bundle)
+        )
+        facts = FactsCache(
+            LiveFacts(dataverse, graph, env.deployment), ttl_seconds=settings.facts_ttl_s
+        )
+        environments[env.name] = EnvironmentServices(
+            env.name, env.deployment, dataverse, facts, is_default=env.is_default, graph=graph
+        )
+    return environments
 
 
 def _approval_times(settings: Settings) -> ApprovalTimes:
@@ -122,7 +133,11 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
             await keeper.assign_approvers(settings.tenant_id)
             dispatcher = keeper
             sweeper = asyncio.create_task(_sweep(approvals_of(router)), name="approvals-sweep")
+        # The mailbox monitor (issue 6): one per environment, next to the approvals sweeper.
+        monitors = Monitors.build(settings, services, router.signer)
         app = create_app(adapter, dispatcher, guards=Guards.from_settings(settings))
+        app[METRICS].count_calls()  # the monitors' Dataverse calls count in /metrics too
+        monitors.start()
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
@@ -136,6 +151,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         try:
             await stop.wait()
         finally:
+            await monitors.close()  # the loops end and release their leases
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

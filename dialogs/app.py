@@ -14,6 +14,7 @@ from dialogs import (
     lists,
     mailbox_settings,
     mailboxes,
+    oncall,
     org_settings,
     profiles,
 )
@@ -37,6 +38,7 @@ def build_router(services: Services, signer: CardSigner) -> Router:
         approvals,
         audit,
         explain,
+        oncall,
         help,
     ):
         family.register(router)

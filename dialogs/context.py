@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from cards.i18n import Strings, translator
 from dataverse.client import DataverseClient
@@ -20,6 +21,9 @@ from dialogs.errors import UnknownEnvironmentError
 from dialogs.turn import Messenger, Turn
 from permissions import Actor, Deployment, Environment, FactsCache
 from store import Store
+
+if TYPE_CHECKING:  # the monitor is started by the host; the dialogs only call its engine
+    from monitor import IncidentEngine, OnCallSchedule
 
 PROFILES_TTL_S = 60.0  # profiles change rarely; their servertype decides approvals
 
@@ -81,6 +85,10 @@ class Services:
     store: Store | None = None
     messenger: Messenger | None = None
     approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
+    # Issue 6: the incident engines of the running monitors, by environment name (the
+    # incident card's buttons), and who is on call (`who is on call`, MAILOPS_ONCALL).
+    incidents: Mapping[str, IncidentEngine] = field(default_factory=dict)
+    on_call: OnCallSchedule | None = None
 
     @property
     def default(self) -> EnvironmentServices:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from cards import verbs
 from cards.common import VERB_KEY
+from dialogs.turn import channel_of
 
 SIGNATURE_KEY: Final = "sig"
 _INPUTS: Final = frozenset({verbs.REASON})
@@ -40,19 +41,27 @@ class CardSigner:
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def sign(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
-        """Add `sig` to every button's data (in place) and return the card."""
+        """Add `sig` to every button's data (in place) and return the card.
+
+        A card is signed for the conversation, and for a channel thread (`19:…;messageid=…`)
+        for the channel itself: a proactive post starts a new thread whose id the sender
+        cannot know in advance, and the same people click in every thread of a channel.
+        """
+        conversation = channel_of(conversation_id)
         for action in _actions(card):
             verb = action.get("verb") or (action.get("data") or {}).get(VERB_KEY)
             data = action.get("data")
             if isinstance(verb, str) and isinstance(data, dict):
-                data[SIGNATURE_KEY] = self._digest(conversation_id, verb, data)
+                data[SIGNATURE_KEY] = self._digest(conversation, verb, data)
         return card
 
     def verify(self, conversation_id: str, verb: str, data: dict[str, Any]) -> bool:
+        """Whether `data` is what the bot signed for this conversation (or its channel)."""
         given = data.get(SIGNATURE_KEY)
         if not isinstance(given, str):
             return False
-        return hmac.compare_digest(given, self._digest(conversation_id, verb, data))
+        expected = self._digest(channel_of(conversation_id), verb, data)
+        return hmac.compare_digest(given, expected)
 
 
 def _actions(node: Any) -> Iterable[dict[str, Any]]:

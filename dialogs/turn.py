@@ -37,6 +37,14 @@ class Conversation:
 
 Card = dict[str, Any]
 
+THREAD_MARK = ";messageid="
+"""What follows a channel's id in the id of one of its threads."""
+
+
+def channel_of(conversation_id: str) -> str:
+    """A channel thread's channel (`19:…;messageid=…` → `19:…`); other ids as they are."""
+    return conversation_id.split(THREAD_MARK, 1)[0]
+
 
 class Turn(Protocol):
     """One incoming activity and the ways to answer it."""

@@ -16,12 +16,12 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from bot.adapter import CachingBotFrameworkAuthentication, create_adapter
 from bot.app import create_app
 from bot.config import Settings
-from bot.proactive import ConversationKeeper, ProactiveMessenger, base_conversation_id, restore
+from bot.proactive import ConversationKeeper, ProactiveMessenger, restore
 from dataverse import GraphClient
 from dialogs.app import build_router
 from dialogs.context import EnvironmentServices, Services
 from dialogs.signing import CardSigner
-from dialogs.turn import Card, ConversationGoneError, ConversationKind, Turn
+from dialogs.turn import Card, ConversationGoneError, ConversationKind, Turn, channel_of
 from store import APPROVERS, ConversationKey, Store
 from tests.bot.activities import buttons, connector_url, execute, message
 from tests.bot.conftest import environment
@@ -116,7 +116,7 @@ async def test_a_channel_reference_starts_a_new_post(
     assert restore(reference).activity_id is None
     messenger = ProactiveMessenger(adapter, settings.app_id)
     await messenger.send(reference, CARD)
-    assert _recorded(sim)[-1]["conversation_id"] == base_conversation_id(thread)
+    assert _recorded(sim)[-1]["conversation_id"] == channel_of(thread)
 
 
 @pytest.fixture

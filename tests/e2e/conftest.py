@@ -33,7 +33,7 @@ from bot.demo import DemoOptions, RunningDemo, demo_stack
 from bot.playground import playground_binary, repo_root
 from sim.tls import client_context
 
-PEOPLE = ("eddie", "sam")
+PEOPLE = ("eddie", "sam", "dana", "sara")  # sara: the onprem fixture (Fabrikam)
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's chromium, quiet: without these it keeps trying to reach Google's hosts.
 CHROMIUM_ARGS = [
@@ -148,6 +148,12 @@ class Stack:
         rows = self._admin.get("state").raise_for_status().json()["mailboxes"]
         row: dict[str, object] = next(r for r in rows if r["mailboxid"] == spec.mailbox.id)
         return row
+
+    def requests(self) -> list[dict[str, Any]]:
+        """What the sim received, oldest first (`GET /_sim/requests`), with the
+        CallerObjectId each request carried."""
+        data: list[dict[str, Any]] = self._admin.get("requests").raise_for_status().json()
+        return data
 
     def close(self) -> None:
         self._admin.close()
