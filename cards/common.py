@@ -430,6 +430,7 @@ class ErrorKind(StrEnum):
     STALE_CARD = "stale-card"
     TOO_LONG = "too-long"
     RATE_LIMITED = "rate-limited"
+    NOT_A_USER = "not-a-user"
 
 
 _ERROR_TEXT: Final[dict[ErrorKind, tuple[str, str]]] = {
@@ -471,6 +472,13 @@ _ERROR_TEXT: Final[dict[ErrorKind, tuple[str, str]]] = {
     ErrorKind.TOO_LONG: (
         N_("That message is too long"),
         N_("Send a shorter request; one command per message."),
+    ),
+    ErrorKind.NOT_A_USER: (
+        N_("You are not a user of this environment"),
+        N_(
+            "MailOps found no account for you in this environment's directory, so it cannot "
+            "check what you may do there. Pick another environment, or ask an administrator."
+        ),
     ),
     ErrorKind.RATE_LIMITED: (
         N_("Slow down a little"),

@@ -218,6 +218,11 @@ class Router:
                 return error_card(
                     strings, ErrorKind.CONFLICT, correlation_id=correlation, environment=env
                 )
+            case FactsUnavailableError() if _caused_by(exc, NotFound):
+                # The directory does not know the caller: not an outage, and not for retry.
+                return error_card(
+                    strings, ErrorKind.NOT_A_USER, correlation_id=correlation, environment=env
+                )
             case ServiceUnavailable() | DataverseRequestError() | FactsUnavailableError():
                 kind = (
                     ErrorKind.TIMEOUT
@@ -280,6 +285,20 @@ def _tell(command: str, outcome: str) -> None:
         observer(command, outcome)
     except Exception:  # an observer is a bystander: the person still gets their answer
         log.exception("the command observer failed")
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is among the causes of `exc` (through chains and exception groups)."""
+    seen: list[BaseException] = [exc]
+    while seen:
+        current = seen.pop()
+        if isinstance(current, kind):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            seen.extend(current.exceptions)
+        if current.__cause__ is not None:
+            seen.append(current.__cause__)
+    return False
 
 
 def _text_or_none(value: object) -> str | None:

@@ -330,3 +330,19 @@ async def test_the_demo_can_run_one_environment(tmp_path: Path) -> None:
 
     assert (only.name, only.url) == ("prod", running.sim.origin)
     assert running.other_sims == {}
+
+
+async def test_a_person_unknown_to_the_environment_is_told_so(
+    served: tuple[Services, Router], sim: RunningSim, onprem: RunningSim
+) -> None:
+    """eddie exists in Contoso's directory only: asking `in onprem` is not an outage."""
+    _, router = served
+
+    turn = turn_of(sim, "eddie", "status of paul in onprem")
+    await router.on_message(turn)
+
+    text = _text(turn.replies[0])
+    assert "not a user of this environment" in text
+    assert "not available" not in text
+    writes = [r for r in onprem.requests() if r["method"] in ("PATCH", "POST", "DELETE")]
+    assert writes == []
