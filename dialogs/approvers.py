@@ -30,6 +30,7 @@ from dataverse.concurrent import both, every
 from dataverse.errors import DataverseError, DataverseStatusError, InvalidInput
 from dataverse.models import SystemUser, Team
 from dataverse.odata import Predicate, Query, asc, col, parse_guid
+from dataverse.ops.search import rank
 from dialogs.commands import AddDelegatedApprover, CommandKind, RemoveDelegatedApprover
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, DeniedError, Match, NothingMatchedError
@@ -61,17 +62,6 @@ def _person(row: SystemUser) -> Principal:
 
 def _team(row: Team) -> Principal:
     return Principal(PrincipalKind.TEAM, row.id, row.name or str(row.id))
-
-
-def _rank(text: str, names: Sequence[str | None]) -> int:
-    """0: a name or address equals the text; 1: an address's local part does; 2: prefix."""
-    wanted = text.casefold()
-    values = [n.casefold() for n in names if n]
-    if wanted in values:
-        return 0
-    if any(v.split("@", 1)[0] == wanted for v in values if "@" in v):
-        return 1
-    return 2
 
 
 def _people_filter(text: str) -> Query:
@@ -125,10 +115,10 @@ async def principal(ctx: Ctx, text: str, *, command_text: str) -> Principal:
         ),
     )
     found: list[tuple[int, Principal, str | None]] = [
-        (_rank(name, [p.full_name, p.domain_name, p.email]), _person(p), p.domain_name)
+        (rank(name, [p.full_name], [p.domain_name, p.email]), _person(p), p.domain_name)
         for p in people
     ]
-    found += [(_rank(name, [t.name]), _team(t), None) for t in teams]
+    found += [(rank(name, [t.name], []), _team(t), None) for t in teams]
     if not found:
         raise NothingMatchedError(text, await _suggestions(ctx, name), command_text=command_text)
     found.sort(key=lambda f: (f[0], f[1].label.casefold()))

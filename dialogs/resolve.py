@@ -17,6 +17,7 @@ from dataverse.concurrent import both, every, three
 from dataverse.errors import InvalidInput, NotFound
 from dataverse.models import Mailbox, Queue, ServerProfile, SystemUser
 from dataverse.odata import Query, asc, col, parse_guid
+from dataverse.ops.search import rank
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, Match, NothingMatchedError
 
@@ -38,17 +39,6 @@ def _as_id(text: str) -> uuid.UUID | None:
         return parse_guid(text)
     except InvalidInput:
         return None
-
-
-def _rank(text: str, names: Sequence[str | None]) -> int:
-    """0: a name or address equals the text; 1: an address's local part does; 2: prefix."""
-    wanted = text.casefold()
-    values = [n.casefold() for n in names if n]
-    if wanted in values:
-        return 0
-    if any(v.split("@", 1)[0] == wanted for v in values if "@" in v):
-        return 1
-    return 2
 
 
 async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
@@ -95,20 +85,20 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
         owners.add(p.id)
         label = p.full_name or p.domain_name or str(p.id)
         match = Match("person", str(p.default_mailbox_id), label, p.domain_name)
-        found.append((_rank(name, [p.full_name, p.domain_name, p.email]), match, p.domain_name))
+        found.append((rank(name, [p.full_name], [p.domain_name, p.email]), match, p.domain_name))
     for q in queues:
         if q.default_mailbox_id is None:
             continue
         owners.add(q.id)
         label = q.name or q.email_address or str(q.id)
         match = Match("queue", str(q.default_mailbox_id), label, q.email_address)
-        found.append((_rank(name, [q.name, q.email_address]), match, None))
+        found.append((rank(name, [q.name], [q.email_address]), match, None))
     for m in boxes:
         if m.regarding_id in owners:
             continue
         label = m.name or m.email_address or str(m.id)
         match = Match("mailbox", str(m.id), label, m.email_address)
-        found.append((_rank(name, [m.name, m.email_address]), match, None))
+        found.append((rank(name, [m.name], [m.email_address]), match, None))
     if not found:
         raise NothingMatchedError(text, await _suggestions(ctx, name), command_text=command_text)
     found.sort(key=lambda f: (f[0], f[1].label.casefold()))

@@ -208,7 +208,9 @@ class Resolution:
         return tied[0] if top < 2 and len(tied) == 1 else None
 
 
-def _rank(text: str, names: Sequence[str | None], addresses: Sequence[str | None]) -> int:
+def rank(text: str, names: Sequence[str | None], addresses: Sequence[str | None]) -> int:
+    """How well `text` names something: 0 a name or address equals it, 1 an address's part
+    before the `@` does, 2 only a prefix matched (see `Candidate`)."""
     wanted = text.casefold()
     if any(n is not None and n.casefold() == wanted for n in (*names, *addresses)):
         return 0
@@ -275,7 +277,7 @@ async def resolve(
                 p.full_name or p.domain_name or str(p.id),
                 p.email or p.domain_name,
                 p.default_mailbox_id,
-                _rank(wanted, [p.full_name], [p.domain_name, p.email]),
+                rank(wanted, [p.full_name], [p.domain_name, p.email]),
             )
         )
     for q in queues:
@@ -287,7 +289,7 @@ async def resolve(
                 q.name or q.email_address or str(q.id),
                 q.email_address,
                 q.default_mailbox_id,
-                _rank(wanted, [q.name], [q.email_address]),
+                rank(wanted, [q.name], [q.email_address]),
             )
         )
     for m in mailboxes:
@@ -300,7 +302,7 @@ async def resolve(
                 m.name or m.email_address or str(m.id),
                 m.email_address,
                 m.id,
-                _rank(wanted, [m.name], [m.email_address]),
+                rank(wanted, [m.name], [m.email_address]),
             )
         )
     found.sort(key=lambda c: (c.rank, c.label.casefold(), str(c.id)))
