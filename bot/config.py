@@ -26,7 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from permissions import Deployment
 
@@ -252,6 +252,15 @@ class Settings(BaseSettings):
     monitor_interval_s: float = Field(
         default=60.0, gt=0, le=24 * 3600, validation_alias=_alias("MAILOPS_MONITOR_INTERVAL_S")
     )
+    # How long the monitor's leader lease lasts without renewal (unset: three intervals):
+    # with several replicas, another one takes over within this time when the leader dies.
+    # It must exceed the interval, or the leader would lose its lease between two polls.
+    monitor_lease_ttl_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=7 * 24 * 3600,
+        validation_alias=_alias("MAILOPS_MONITOR_LEASE_TTL_S"),
+    )
     on_call: tuple[str, ...] = Field(default=(), validation_alias=_alias("MAILOPS_ONCALL"))
     on_call_conversation_id: str | None = Field(
         default=None, min_length=1, validation_alias=_alias("MAILOPS_ONCALL_CONVERSATION_ID")
@@ -275,6 +284,22 @@ class Settings(BaseSettings):
     rate_burst: int = Field(
         default=10, ge=1, le=1000, validation_alias=_alias("MAILOPS_RATE_BURST")
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The mapping given to `from_env` is the only source. pydantic-settings would also
+        # read the process environment itself and decode list-typed fields there as JSON
+        # before our validators run, so `mailops serve` refused MAILOPS_ONCALL=a,b and
+        # MAILOPS_ALLOWED_TENANTS=t1,t2 (and the demo failed on any such exported variable)
+        # while the same values passed in a mapping were fine.
+        return (init_settings,)
 
     @field_validator("app_type", mode="before")
     @classmethod
@@ -418,6 +443,14 @@ class Settings(BaseSettings):
         ):
             # Inbound checks would pass, and every reply would then fail to get a token.
             problems.append("MicrosoftAppId is set: MicrosoftAppPassword is required")
+        if (
+            self.monitor_lease_ttl_s is not None
+            and self.monitor_lease_ttl_s <= self.monitor_interval_s
+        ):
+            problems.append(
+                f"MAILOPS_MONITOR_LEASE_TTL_S: must be longer than MAILOPS_MONITOR_INTERVAL_S "
+                f"({self.monitor_interval_s:g} s)"
+            )
         if self.card_secret is not None and len(self.card_secret.get_secret_value()) < 16:
             problems.append("MAILOPS_CARD_SECRET: must be at least 16 characters")
         if not self.authentication_enabled and not self.listens_on_loopback_only:

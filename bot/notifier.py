@@ -165,7 +165,11 @@ class Monitors:
             tenant_id=settings.tenant_id,
             on_call_conversation=settings.on_call_conversation_id,
         )
-        config = MonitorConfig(interval=timedelta(seconds=settings.monitor_interval_s))
+        ttl = settings.monitor_lease_ttl_s
+        config = MonitorConfig(
+            interval=timedelta(seconds=settings.monitor_interval_s),
+            lease_ttl=None if ttl is None else timedelta(seconds=ttl),
+        )
         monitors = {
             name: Monitor(name, env.dataverse, store, notifier, config, schedule=services.on_call)
             for name, env in services.environments.items()

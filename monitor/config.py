@@ -1,7 +1,8 @@
 """The monitor's knobs: one frozen value per environment, built by the bot from its settings.
 
 Nothing here reads the environment; the bot reads `MAILOPS_MONITOR_INTERVAL_S` (default
-60) and passes it in as `interval`.
+60) and `MAILOPS_MONITOR_LEASE_TTL_S` (default three intervals) and passes them in as
+`interval` and `lease_ttl`.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class MonitorConfig:
 
     Attributes:
         interval: time between polls (`MAILOPS_MONITOR_INTERVAL_S`).
-        lease_ttl: how long a leader's lease lasts without renewal; None means three
-            intervals. Another replica takes over within this time when the leader dies.
+        lease_ttl: how long a leader's lease lasts without renewal
+            (`MAILOPS_MONITOR_LEASE_TTL_S`); None means three intervals. Another replica
+            takes over within this time when the leader dies.
         full_sweep_every: every Nth cycle reads every mailbox (status columns only), to
             catch what the watermark missed; the first cycle of a process always does.
         overlap: how far behind the newest `modifiedon` seen the next read starts (rows

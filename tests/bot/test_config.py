@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import httpx
@@ -229,3 +230,30 @@ async def test_no_secret_reaches_the_logs_over_a_whole_served_turn(
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for secret in (sim.client_secret, card_secret):
         assert secret not in logged
+
+
+def test_comma_separated_lists_are_read_from_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mailops serve` passes os.environ itself: MAILOPS_ONCALL and MAILOPS_ALLOWED_TENANTS
+    are comma-separated there too (pydantic-settings would have read them as JSON lists)."""
+    tenant = "c0ffee00-0000-4000-8000-000000000001"
+    for key, value in {
+        **BASE,
+        "MAILOPS_ONCALL": "dana@contoso.com, eddie@contoso.com",
+        "MAILOPS_ALLOWED_TENANTS": f"{tenant},{BASE['MAILOPS_TENANT_ID']}",
+    }.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings.from_env(os.environ)
+    assert settings.on_call == ("dana@contoso.com", "eddie@contoso.com")
+    assert settings.allowed_tenants == (tenant, BASE["MAILOPS_TENANT_ID"])
+
+
+def test_only_the_given_mapping_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the demo and the benchmarks build from a mapping is what they get: a variable
+    the developer exported is not read behind their back."""
+    monkeypatch.setenv("MAILOPS_ONCALL", "nobody@contoso.com")
+    monkeypatch.setenv("MAILOPS_PORT", "not-a-port")
+    settings = Settings.from_env(BASE)
+    assert settings.on_call == ()
+    assert settings.port == 3978

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -259,3 +260,37 @@ def test_monitor_settings(sim: RunningSim) -> None:
     assert chosen.on_call == ("dana@contoso.com", "aa000000-0000-4000-8000-000000000002")
     with pytest.raises(ConfigError, match="MAILOPS_MONITOR_INTERVAL_S"):
         Settings.from_env(environment(sim, MAILOPS_MONITOR_INTERVAL_S="0"))
+
+
+async def test_the_lease_ttl_comes_from_mailops_monitor_lease_ttl_s(
+    sim: RunningSim, services: Services, tmp_path: Path
+) -> None:
+    """The leader lease bounds how long a dead leader's environment goes unwatched (issue 6:
+    "the other continues within the lease time"), so operators set it; unset it is three
+    intervals, and it must outlast one interval or the leader loses it between two polls."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'ttl.db'}")
+    try:
+
+        def ttl_of(**extra: str) -> timedelta:
+            settings = Settings.from_env(environment(sim, **extra))
+            stateful = Services(
+                dict(services.environments),
+                store=store,
+                messenger=ProactiveMessenger(create_adapter(settings), settings.app_id),
+            )
+            monitors = Monitors.build(settings, stateful, CardSigner(SECRET))
+            (monitor,) = monitors.monitors.values()
+            return monitor.config.ttl
+
+        assert ttl_of(MAILOPS_MONITOR_INTERVAL_S="2") == timedelta(seconds=6)
+        chosen = ttl_of(MAILOPS_MONITOR_INTERVAL_S="2", MAILOPS_MONITOR_LEASE_TTL_S="2.5")
+        assert chosen == timedelta(seconds=2.5)
+    finally:
+        await store.close()
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="MAILOPS_MONITOR_LEASE_TTL_S"):
+            Settings.from_env(environment(sim, MAILOPS_MONITOR_LEASE_TTL_S=bad))
+    with pytest.raises(ConfigError, match=r"MAILOPS_MONITOR_LEASE_TTL_S: must be longer than"):
+        Settings.from_env(
+            environment(sim, MAILOPS_MONITOR_INTERVAL_S="5", MAILOPS_MONITOR_LEASE_TTL_S="5")
+        )
