@@ -355,14 +355,16 @@ def run_bot(conn: Connection, sim: dict[str, Any], profile: str | None) -> None:
     from bot.app import create_app
     from bot.config import Settings
     from bot.serve import card_signer
-    from dataverse import DataverseClient, EntraApp, GraphClient
+    from dataverse import DataverseClient, EntraApp, GraphClient, network_transport
     from dialogs.app import build_router
     from dialogs.context import EnvironmentServices, Services
     from dialogs.facts import LiveFacts
     from permissions import FactsCache
 
     records: dict[str, TurnRecord] = {}
-    profiler = cProfile.Profile() if profile else None
+    # CPU time, not wall time: on a shared machine a wall-clock profile charges whatever ran
+    # while this process waited (a send that woke the recorder) to the call that waited.
+    profiler = cProfile.Profile(time.process_time) if profile else None
     settings = Settings.from_env(
         {
             "DATAVERSE_URL": sim["origin"],
@@ -390,8 +392,8 @@ def run_bot(conn: Connection, sim: dict[str, Any], profile: str | None) -> None:
         return response
 
     def transport(service: str) -> TimingTransport:
-        verify = ssl.create_default_context(cafile=sim["ca"])
-        return TimingTransport(httpx.AsyncHTTPTransport(verify=verify), service)
+        # The transport the clients would choose themselves, timed.
+        return TimingTransport(network_transport(sim["ca"]), service)
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[str]:

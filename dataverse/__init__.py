@@ -8,6 +8,7 @@ their `httpx.Auth`. This package imports nothing else of the project.
 from __future__ import annotations
 
 from dataverse._http import RetryPolicy
+from dataverse._transport import network_transport
 from dataverse.auth import (
     GRAPH_SCOPE,
     AccessToken,
@@ -47,4 +48,5 @@ __all__ = [
     "col",
     "dataverse_scope",
     "desc",
+    "network_transport",
 ]

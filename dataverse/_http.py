@@ -13,6 +13,7 @@ import enum
 import json
 import logging
 import random
+import re
 import ssl
 import time
 import uuid
@@ -25,6 +26,7 @@ from typing import Any, Final
 
 import httpx
 
+from dataverse._transport import network_transport, ssl_context
 from dataverse.errors import (
     TRANSIENT_STATUSES,
     DataverseRequestError,
@@ -96,17 +98,6 @@ class RetryPolicy:
         return rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (retry - 1)))
 
 
-def ssl_context(ca_path: str | Path | None) -> ssl.SSLContext:
-    """A verifying context: the given CA file only, or the system's trust store."""
-    if ca_path is None:
-        return ssl.create_default_context()
-    path = Path(ca_path)
-    if not path.is_file():
-        msg = f"CA file not found: {path}"
-        raise InvalidInput(msg)
-    return ssl.create_default_context(cafile=str(path))
-
-
 def _is_tls_verification_failure(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -116,6 +107,25 @@ def _is_tls_verification_failure(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+# The start of a reference that is not a relative path (RFC 3986 §4.2): a colon in the first
+# segment (a scheme, or not a valid relative path), an authority or an absolute path.
+_NOT_BELOW_BASE: Final = re.compile(r"[^/?#]*:|/")
+
+
+def _below_base(url: str) -> bool:
+    """Whether resolving `url` against a base that ends in "/" is appending it: a relative
+    path without dot segments (RFC 3986 §5.2)."""
+    path = url.partition("?")[0].partition("#")[0]
+    return (
+        _NOT_BELOW_BASE.match(url) is None
+        and path not in (".", "..")
+        and not path.startswith(("./", "../"))
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/.", "/.."))
+    )
 
 
 class HttpEngine:
@@ -145,9 +155,12 @@ class HttpEngine:
             raise InvalidInput(msg)
         self.service: Service = service
         self.base_url = base
+        self._base_text = str(base)
         self.retry = retry
         self._rng = random.Random()
         self._limiter = asyncio.Semaphore(max_concurrency)
+        if transport is None and not trust_env:
+            transport = network_transport(ca_path, max_connections=max_concurrency)
         self._client = httpx.AsyncClient(
             base_url=base,
             headers=dict(default_headers),
@@ -172,8 +185,14 @@ class HttpEngine:
 
     def resolve(self, url: str) -> httpx.URL:
         """A URL relative to the base, or an absolute one on the same origin (a nextLink)."""
-        candidate = httpx.URL(url)
-        target = candidate if candidate.is_absolute_url else self.base_url.join(url)
+        if _below_base(url):
+            # A path below the base (`mailboxes?$select=…`): joining is appending. httpx
+            # parses a URL character by character, and `URL(url)` followed by `join` parses
+            # it three times; `$select` lists make these URLs up to ~1 KB long.
+            target = httpx.URL(self._base_text + url)
+        else:
+            candidate = httpx.URL(url)
+            target = candidate if candidate.is_absolute_url else self.base_url.join(url)
         if not self.same_origin(target):
             # Never send our bearer token to a host a response body named (a scheme-relative
             # `//host/...` link included).

@@ -212,6 +212,8 @@ async def _faults_and_record(request: web.Request, handler: Handler) -> web.Stre
         else:
             response = await handler(request)
         status = response.status
+        if fault is not None and fault.drop and request.transport is not None:
+            request.transport.abort()  # done, but the client never hears of it
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -253,6 +255,7 @@ class FaultBody(_Body):
     latency_ms: int = Field(default=0, ge=0, le=600_000)
     times: int = Field(default=1, ge=1, le=1_000_000)
     body: dict[str, Any] | None = None
+    drop: bool = Field(default=False, description="carry the request out, then cut the line")
 
     @field_validator("match")
     @classmethod

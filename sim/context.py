@@ -42,6 +42,10 @@ class Fault:
     latency_ms: int = 0
     times: int = 1
     body: dict[str, Any] | None = None
+    # The request is carried out, then the connection is cut instead of answering: what a
+    # client sees when a gateway or the network drops the connection after the service did
+    # the work (a write that took effect although no answer came).
+    drop: bool = False
 
 
 @dataclass

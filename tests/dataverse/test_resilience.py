@@ -171,6 +171,34 @@ async def test_a_timeout_is_not_retried_for_post(
     assert len(_statuses(sim, "POST")) == 1
 
 
+async def test_a_dropped_connection_is_retried_for_get(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    sim.fault(WHOAMI, 200, drop=True)
+
+    await dv.whoami()
+
+    # The first answer never arrived; the GET was safe to send again.
+    assert _statuses(sim) == [200, 200]
+
+
+async def test_a_connection_dropped_after_a_write_is_not_retried(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    una = systemuser_id(sim, "una")
+    role = await _approver_role(dv)
+    sim.fault(ASSOCIATE, 200, drop=True)
+
+    with pytest.raises(DataverseRequestError) as raised:
+        await dv.associate(SystemUser, una, "systemuserroles_association", Role, role)
+
+    # The service made the association, then the line went dead: the client cannot know
+    # whether a write it sent took effect, so it says so rather than sending it twice.
+    assert not isinstance(raised.value, DataverseTimeout)
+    assert len(_statuses(sim, "POST")) == 1
+    assert role in {r.id for r in (await dv.security_roles(una)).direct}
+
+
 async def test_the_limiter_bounds_requests_in_flight(sim: RunningSim, entra: EntraApp) -> None:
     admin_post(sim, "latency", {"ms": 100})
     async with DataverseClient(
