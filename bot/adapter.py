@@ -35,6 +35,7 @@ from botframework.connector.skills import BotFrameworkClient
 from msrest import Serializer
 
 from bot.config import Settings
+from bot.messages import HandedOverCard
 from bot.outbound import send_on_event_loop
 
 _MAX_CACHED = 64  # service URLs are few (one per Teams region); bound it anyway
@@ -72,6 +73,8 @@ _JSON_SCALARS: Final = (str, int, float, bool, type(None))
 
 def _plain_json(value: object) -> bool:
     """Whether `value` is made of dicts with str keys, lists and JSON scalars only."""
+    if type(value) is HandedOverCard:
+        return True  # built from a `Card`: JSON values only (see HandedOverCard)
     # exact types: msrest may serialize subclasses differently
     if type(value) is dict:
         return all(type(k) is str and _plain_json(v) for k, v in value.items())

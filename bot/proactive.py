@@ -27,10 +27,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference
 
+from bot.messages import card_message
 from dialogs.approvals import remember
 from dialogs.turn import (
     Card,
@@ -118,17 +119,14 @@ class ProactiveMessenger:
 
     async def send(self, reference: StoredReference, card: Card) -> str:
         async def post(context: TurnContext) -> str:
-            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            response = await context.send_activity(message)
+            response = await context.send_activity(card_message(card))
             return str(response.id) if response is not None and response.id else ""
 
         return await self._run(reference, post)
 
     async def update(self, reference: StoredReference, activity_id: str, card: Card) -> None:
         async def replace(context: TurnContext) -> None:
-            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            message.id = activity_id
-            await context.update_activity(message)
+            await context.update_activity(card_message(card, replaces=activity_id))
 
         await self._run(reference, replace)
 

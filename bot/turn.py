@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.messages import card_message
 from dialogs.turn import Caller, Card, CardAction, Conversation, ConversationKind
 
 _KINDS = {kind.value: kind for kind in ConversationKind}
@@ -74,14 +75,11 @@ class BotTurn:
         return str(self._context.activity.id or "")
 
     async def reply(self, card: Card, *, text: str | None = None) -> str:
-        message = MessageFactory.attachment(CardFactory.adaptive_card(card), text=text)
-        response = await self._context.send_activity(message)
+        response = await self._context.send_activity(card_message(card, text=text))
         return str(response.id) if response and response.id else ""
 
     async def update(self, activity_id: str, card: Card) -> None:
-        message = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        message.id = activity_id
-        await self._context.update_activity(message)
+        await self._context.update_activity(card_message(card, replaces=activity_id))
 
     def conversation_reference(self) -> dict[str, Any] | None:
         """The serialized reference of this conversation (`dialogs.turn.Referable`), kept
