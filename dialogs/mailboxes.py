@@ -84,7 +84,9 @@ async def _status_card(ctx: Ctx, row: Mailbox, *, alerts: Any = None) -> Card:
     target = await access.mailbox_target(ctx, row)
     (actor, environment), profiles = await both(ctx.facts(), ctx.env.profiles())
     if alerts is None:
-        alerts = await ops.list_alerts(ctx.env.dataverse, mailbox_id=row.id, limit=_ALERTS_SHOWN)
+        # `row` was read in this turn: its alerts alone are asked, without the existence
+        # read that `ops.list_alerts` adds for an id from elsewhere.
+        alerts = await ctx.env.dataverse.alerts(row.id, limit=_ALERTS_SHOWN)
     allowed = {
         button
         for button, action in (
@@ -118,7 +120,7 @@ async def show_alerts(ctx: Ctx, found: Resolved) -> Card:
     await access.check(
         ctx, Action.VIEW, target, target_label=found.label, target_id=found.mailbox.id
     )
-    alerts = await ops.list_alerts(ctx.env.dataverse, mailbox_id=found.mailbox.id, limit=50)
+    alerts = await ctx.env.dataverse.alerts(found.mailbox.id, limit=50)
     return alert_list(ctx.strings, alerts, environment=ctx.env.name, subject=found.label)
 
 
