@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Final
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_datetime_format
+from babel.dates import (
+    DateTimePattern,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    parse_pattern,
+)
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -110,7 +116,7 @@ class Strings:
     @property
     def locale(self) -> Locale:
         """The Babel locale for dates and numbers."""
-        return Locale.parse(self.language.value)
+        return _formats(self.language).locale
 
     def gettext(self, message: str, /, **params: object) -> str:
         """Translate ``message`` and fill its ``{placeholders}`` from ``params``."""
@@ -135,18 +141,43 @@ class Strings:
         returns."""
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        locale = self.locale
-        date_text = format_date(value.astimezone(self.tz), "medium", locale=locale)
-        time_text = format_time(value, "short", tzinfo=self.tz, locale=locale)
-        zone = format_datetime(value, "z", tzinfo=self.tz, locale=locale)
-        pattern = str(get_datetime_format("medium", locale=locale))
-        return pattern.replace("{1}", date_text).replace("{0}", f"{time_text} {zone}")
+        formats = _formats(self.language)
+        local = value.astimezone(self.tz)
+        date_text = formats.date.apply(local, formats.locale)
+        time_text = formats.time.apply(local, formats.locale)
+        zone = formats.zone.apply(local, formats.locale)
+        return formats.date_time.replace("{1}", date_text).replace("{0}", f"{time_text} {zone}")
 
     def yes_no(self, value: bool | None) -> str:
         """Yes / No (Ya / Tidak), or "Not set" for a missing value."""
         if value is None:
             return self.gettext("Not set")
         return self.gettext("Yes") if value else self.gettext("No")
+
+
+@dataclass(frozen=True)
+class _Formats:
+    """A language's Babel locale and its timestamp patterns, parsed once: what
+    `babel.dates.format_date` and friends look up and parse again on every call (a card shows
+    up to a dozen timestamps)."""
+
+    locale: Locale
+    date: DateTimePattern  # "medium"
+    time: DateTimePattern  # "short"
+    zone: DateTimePattern  # "z"
+    date_time: str  # how the locale joins them: "{1}, {0}"
+
+
+@functools.cache
+def _formats(language: Language) -> _Formats:
+    locale = Locale.parse(language.value)
+    return _Formats(
+        locale,
+        parse_pattern(get_date_format("medium", locale=locale)),
+        parse_pattern(get_time_format("short", locale=locale)),
+        parse_pattern("z"),
+        str(get_datetime_format("medium", locale=locale)),
+    )
 
 
 def translator(locale: str | None, *, tz: tzinfo = UTC) -> Strings:
