@@ -420,6 +420,11 @@ class OrgEmailSettings(DataverseRow):
         return self.org_db_settings.require_privilege_to_self_approve
 
 
+# The mailbox's collection of its alerts: the one-to-many relationship of
+# `tracelog.regardingobjectid` (reference/dataverse.md §1, §5.3).
+ALERTS_OF_MAILBOX: Final = "tracelog_Mailbox"
+
+
 class Alert(DataverseRow):
     """A mailbox or server-profile alert: a `tracelog` row (reference/dataverse.md §5.3)."""
 

@@ -262,20 +262,35 @@ def desc(path: str) -> OrderBy:
 
 @dataclass(frozen=True)
 class Expand:
-    """One `$expand` term: a navigation property with its own `$select`."""
+    """One `$expand` term: a navigation property with its own `$select`, and for a
+    collection-valued one its `$filter`, `$orderby` and `$top` (Microsoft's "Join tables using
+    OData": these three apply to an expanded collection, not to a single-valued property)."""
 
     navigation: str
     select: tuple[str, ...] = ()
+    filter: Predicate | None = None
+    orderby: tuple[OrderBy, ...] = ()
+    top: int | None = None
 
     def __post_init__(self) -> None:
         identifier(self.navigation)
         for name in self.select:
             identifier(name)
+        if self.top is not None and (isinstance(self.top, bool) or self.top < 1):
+            msg = f"an expanded $top must be a positive integer, not {self.top!r}"
+            raise InvalidInput(msg)
 
     def render(self) -> str:
-        if not self.select:
-            return self.navigation
-        return f"{self.navigation}($select={','.join(self.select)})"
+        options = []
+        if self.select:
+            options.append(f"$select={','.join(self.select)}")
+        if self.filter is not None:
+            options.append(f"$filter={self.filter.render()}")
+        if self.orderby:
+            options.append(f"$orderby={','.join(o.render() for o in self.orderby)}")
+        if self.top is not None:
+            options.append(f"$top={self.top}")
+        return f"{self.navigation}({';'.join(options)})" if options else self.navigation
 
 
 @dataclass(frozen=True)

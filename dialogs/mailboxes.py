@@ -31,7 +31,8 @@ from permissions import Action, decide
 # A chat answer waits this long for Test & Enable; the platform may take minutes (§5.1),
 # and then the card says the test is still running.
 TEST_WAIT = Polling(first=0.3, factor=1.5, cap=2.0, deadline=20.0)
-_ALERTS_SHOWN = 5
+_ALERTS_SHOWN = 5  # on the status card
+_ALERTS_LISTED = 50  # "alerts for X"
 
 
 async def approve_mailbox(ctx: Ctx, found: Resolved, action: Action) -> Card:
@@ -112,7 +113,7 @@ async def show_status(ctx: Ctx, found: Resolved) -> Card:
     await access.check(
         ctx, Action.VIEW, target, target_label=found.label, target_id=found.mailbox.id
     )
-    return await _status_card(ctx, found.mailbox)
+    return await _status_card(ctx, found.mailbox, alerts=found.alerts)
 
 
 async def show_alerts(ctx: Ctx, found: Resolved) -> Card:
@@ -120,7 +121,9 @@ async def show_alerts(ctx: Ctx, found: Resolved) -> Card:
     await access.check(
         ctx, Action.VIEW, target, target_label=found.label, target_id=found.mailbox.id
     )
-    alerts = await ctx.env.dataverse.alerts(found.mailbox.id, limit=50)
+    alerts = found.alerts
+    if alerts is None:
+        alerts = tuple(await ctx.env.dataverse.alerts(found.mailbox.id, limit=_ALERTS_LISTED))
     return alert_list(ctx.strings, alerts, environment=ctx.env.name, subject=found.label)
 
 
@@ -154,13 +157,17 @@ def register(router: Router) -> None:
     @router.command(CommandKind.STATUS)
     async def status(ctx: Ctx, command: Status) -> Card:
         """The state of one mailbox: approval, delivery methods, test results, alerts."""
-        found = await resolve.mailbox(ctx, command.target, command_text=ctx.turn.text)
+        found = await resolve.mailbox(
+            ctx, command.target, command_text=ctx.turn.text, alerts=_ALERTS_SHOWN
+        )
         return await show_status(ctx, found)
 
     @router.command(CommandKind.ALERTS)
     async def alerts(ctx: Ctx, command: Alerts) -> Card:
         """The alerts of one mailbox, newest first."""
-        found = await resolve.mailbox(ctx, command.target, command_text=ctx.turn.text)
+        found = await resolve.mailbox(
+            ctx, command.target, command_text=ctx.turn.text, alerts=_ALERTS_LISTED
+        )
         return await show_alerts(ctx, found)
 
     async def _clicked(ctx: Ctx, data: dict[str, Any]) -> Resolved:

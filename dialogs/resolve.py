@@ -8,14 +8,14 @@ only ever reaches Dataverse as an escaped OData literal (`dataverse.odata`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from dataverse.concurrent import both, every, three
 from dataverse.errors import InvalidInput, NotFound
-from dataverse.models import Mailbox, Queue, ServerProfile, SystemUser
+from dataverse.models import Alert, Mailbox, Queue, ServerProfile, SystemUser
 from dataverse.odata import Query, asc, col, parse_guid
 from dataverse.ops.search import rank
 from dialogs.context import Ctx
@@ -32,6 +32,9 @@ class Resolved:
     label: str  # the person's or queue's name, as people call it
     owner_kind: str  # person | queue | mailbox
     owner_upn: str | None  # a person's UPN (self-approval compares it with the address)
+    # The mailbox's latest alerts, newest first, when they were asked for and came with the
+    # row; None when they still have to be read.
+    alerts: tuple[Alert, ...] | None = None
 
 
 def _as_id(text: str) -> uuid.UUID | None:
@@ -41,8 +44,12 @@ def _as_id(text: str) -> uuid.UUID | None:
         return None
 
 
-async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
-    """The one mailbox `text` names; raises NothingMatchedError or AmbiguousError."""
+async def mailbox(ctx: Ctx, text: str, *, command_text: str, alerts: int = 0) -> Resolved:
+    """The one mailbox `text` names; raises NothingMatchedError or AmbiguousError.
+
+    With `alerts`, the mailbox query also brings each row's latest alerts (one request, not
+    a second one after this): `Resolved.alerts` has them when the row came from that query.
+    """
     dv = ctx.env.dataverse
     as_id = _as_id(text)
     if as_id is not None:
@@ -71,12 +78,19 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
         & col("statecode").eq(0),
         orderby=(asc("name"),),
     )
-    people, queues, boxes = await three(
+    mailboxes_read: Awaitable[Sequence[tuple[Mailbox, tuple[Alert, ...] | None]]] = (
+        dv.mailboxes_with_alerts(mailboxes_q, alerts=alerts, limit=_LIMIT)
+        if alerts
+        else _without_alerts(dv.list_rows(Mailbox, mailboxes_q, limit=_LIMIT))
+    )
+    people, queues, with_alerts = await three(
         dv.list_rows(SystemUser, people_q, limit=_LIMIT),
         dv.list_rows(Queue, queues_q, limit=_LIMIT),
-        dv.list_rows(Mailbox, mailboxes_q, limit=_LIMIT),
+        mailboxes_read,
     )
+    boxes = [m for m, _ in with_alerts]
     rows = {m.id: m for m in boxes}
+    alerts_of = {m.id: a for m, a in with_alerts if a is not None}
     found: list[tuple[int, Match, str | None]] = []
     owners: set[uuid.UUID] = set()
     for p in people:
@@ -111,7 +125,13 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str) -> Resolved:
     _, match, upn = found[0]
     mailbox_id = uuid.UUID(match.id)
     row = rows.get(mailbox_id) or await dv.get_mailbox(mailbox_id)
-    return Resolved(row, match.label, match.kind, upn)
+    return Resolved(row, match.label, match.kind, upn, alerts_of.get(mailbox_id))
+
+
+async def _without_alerts(
+    rows: Awaitable[list[Mailbox]],
+) -> list[tuple[Mailbox, tuple[Alert, ...] | None]]:
+    return [(m, None) for m in await rows]
 
 
 async def mailboxes(ctx: Ctx, texts: Sequence[str], *, command_text: str) -> list[Resolved]:

@@ -42,6 +42,24 @@ async def test_test_mailbox_bob_shows_the_failure_alert(router: Router, sim: Run
     assert "Authentication failure" in text_of(card)
 
 
+async def test_status_reads_the_mailbox_and_its_alerts_in_one_round_trip(
+    router: Router, sim: RunningSim
+) -> None:
+    """The latest alerts come expanded with the mailbox row (`tracelog_Mailbox`, reference
+    §5.3), not from a second query sent after the name is resolved."""
+    await say(router, sim, "eddie", "test mailbox bob")  # an alert; the caller's facts
+    before = len(sim.requests())
+
+    card = await say(router, sim, "eddie", "status of bob")
+
+    reads = [
+        r for r in sim.requests()[before:] if r["path"].endswith(("/mailboxes", "/tracelogs"))
+    ]
+    assert [r["path"].rsplit("/", 1)[-1] for r in reads] == ["mailboxes"]
+    assert "$expand=tracelog_Mailbox(" in reads[0]["query"]
+    assert "Authentication failure" in text_of(card)
+
+
 async def test_tampered_click_is_refused(router: Router, sim: RunningSim) -> None:
     card = await say(router, sim, "eddie", "status of alice")
     action_card = dict(card)
