@@ -29,6 +29,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -305,6 +306,18 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+_VERIFIED_KEPT: Final = 1024
+
+
+def _verified_signatures(sim: Sim) -> OrderedDict[tuple[str, str], None]:
+    """(key id, token) pairs whose signature checked out, oldest first: a service keeps the
+    outcome of the signature check for a bearer token it sees on every request."""
+    kept: OrderedDict[tuple[str, str], None] = sim.extras.setdefault(
+        "verified_signatures", OrderedDict()
+    )
+    return kept
+
+
 def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
     """Check signature (the sim's key), audience, issuer, tenant, exp/nbf; raises AuthError.
 
@@ -320,6 +333,8 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
     if header.get("kid") != key.kid:
         raise AuthError("invalid_signature", "The token's signing key (kid) is not known.")
     accepted = sorted({a for aud in audiences for a in _accepted_audiences(sim, aud)})
+    verified = _verified_signatures(sim)
+    signature_known = (key.kid, token) in verified
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -328,7 +343,17 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
             audience=accepted,
             issuer=issuer(sim),
             leeway=CLOCK_SKEW_S,
-            options={"require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"]},
+            options={
+                "require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"],
+                # The RSA check is the same for the same token and key: done once. Every
+                # claim (times, audience, issuer) is checked on every request.
+                "verify_signature": not signature_known,
+                "verify_exp": True,
+                "verify_nbf": True,
+                "verify_iat": True,
+                "verify_aud": True,
+                "verify_iss": True,
+            },
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("expired_token", "The token is expired.") from None
@@ -344,6 +369,10 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
         raise AuthError("invalid_signature", "The token's signature is invalid.") from None
     except jwt.PyJWTError as exc:
         raise AuthError("invalid_token", f"The token is invalid: {exc}.") from None
+    if not signature_known:
+        verified[(key.kid, token)] = None
+        while len(verified) > _VERIFIED_KEPT:
+            verified.popitem(last=False)
     if str(claims["tid"]).lower() != sim.state.tenant_id.lower():
         raise AuthError("invalid_tenant", "The token was issued for another tenant.")
     scp = claims.get("scp")

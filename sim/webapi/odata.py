@@ -431,6 +431,14 @@ def _ordering(kind: str, lv: Callable[[Row], Any], rv: Callable[[Row], Any]) -> 
     return test
 
 
+@lru_cache(maxsize=1024)
+def _filter_tree(text: str) -> Any:
+    """The syntax tree of a `$filter` text (frozen nodes). Parsing is most of what a query
+    costs the sim, and clients send the same filters again and again; a text that fails to
+    parse raises every time (lru_cache keeps only results)."""
+    return ODataParser().parse(ODataLexer().tokenize(text))
+
+
 def parse_filter(table: Table, text: str | None, lookup_row: RowLookup) -> Predicate | None:
     """Compile `$filter` for `table`; raises DataverseFault (400) on any problem."""
     if text is None:
@@ -438,7 +446,7 @@ def parse_filter(table: Table, text: str | None, lookup_row: RowLookup) -> Predi
     if not text.strip():
         raise errors.syntax_error()
     try:
-        tree = ODataParser().parse(ODataLexer().tokenize(text))
+        tree = _filter_tree(text)
     except odata_exceptions.UnknownFunctionException as exc:
         raise errors.bad_query(
             f"An unknown function with name '{exc.function_name}' was found. This may also be "
