@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from functools import total_ordering
+from functools import cache, total_ordering
 from typing import Annotated, Any, ClassVar, Final, TypeAlias, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -157,13 +157,19 @@ class DataverseRow(BaseModel):
     @classmethod
     def columns(cls) -> tuple[str, ...]:
         """The logical names to `$select` so that every field of the model is filled."""
-        names: list[str] = []
-        for name, info in cls.model_fields.items():
-            alias = info.alias or name
-            if alias.startswith("@") or name in cls._not_selectable:
-                continue
-            names.append(alias)
-        return tuple(names)
+        return _columns(cls)
+
+
+@cache
+def _columns(model: type[DataverseRow]) -> tuple[str, ...]:
+    # A model's fields do not change once the class exists: worked out once per class.
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        alias = info.alias or name
+        if alias.startswith("@") or name in model._not_selectable:
+            continue
+        names.append(alias)
+    return tuple(names)
 
 
 class Mailbox(DataverseRow):

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Final, TypeAlias
 from urllib.parse import quote
 
@@ -338,7 +339,13 @@ class Query:
 
 def encode_params(params: Sequence[tuple[str, str]]) -> str:
     """A query string with `%20` for spaces (not `+`, which OData servers may keep as is)."""
-    return "&".join(f"{quote(k, safe='$')}={quote(v, safe=_QUERY_SAFE)}" for k, v in params)
+    return "&".join(f"{_encoded(k, '$')}={_encoded(v, _QUERY_SAFE)}" for k, v in params)
+
+
+@lru_cache(maxsize=512)
+def _encoded(text: str, safe: str) -> str:
+    # The same `$select` lists (up to ~1 KB) go out with every read of a table.
+    return quote(text, safe=safe)
 
 
 def key_segment(entity_set: str, key: uuid.UUID) -> str:
