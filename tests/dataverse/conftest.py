@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,34 @@ def sim_client(sim: RunningSim) -> httpx.Client:
 def row_ids(sim: RunningSim, entity_set: str, primary_key: str) -> list[str]:
     """Primary keys of the rows the sim holds in `entity_set`, in its order."""
     return [str(row[primary_key]) for row in sim.state()[entity_set]]
+
+
+def add_alert(
+    sim: RunningSim,
+    regarding: str,
+    text: str,
+    when: str,
+    *,
+    level: int = 3,
+    regarding_type: str = "mailbox",
+) -> None:
+    """An alert (`tracelog` row) written straight into the sim's state, dated `when`."""
+
+    def insert() -> None:
+        key = str(uuid.uuid4())
+        sim.sim.state.insert(
+            "tracelogs",
+            key,
+            {
+                "tracelogid": key,
+                "_regardingobjectid_value": regarding,
+                "regardingobjecttypecode": regarding_type,
+                "level": level,
+                "text": text,
+                "tracecode": 7,
+                "tracestatus": False,
+            },
+        )
+        sim.sim.state.tables["tracelogs"][key]["modifiedon"] = when
+
+    sim.thread.call(insert)

@@ -31,6 +31,7 @@ from dataverse.models import (
     TestStatus,
 )
 from tests.dataverse.conftest import (
+    add_alert,
     dataverse_requests,
     mailbox_id,
     mint_user_token,
@@ -94,8 +95,8 @@ async def test_mailboxes_with_their_alerts_in_one_request(
     are the ones the `tracelogs` query answers, newest first."""
     bob, alice = mailbox_id(sim, "bob"), mailbox_id(sim, "alice")
     for text, when in [("old", "2026-01-01T00:00:00Z"), ("new", "2026-03-01T00:00:00Z")]:
-        _add_mailbox_alert(sim, bob, text, when)
-    _add_mailbox_alert(sim, alice, "alice's", "2026-02-01T00:00:00Z")
+        add_alert(sim, bob, text, when)
+    add_alert(sim, alice, "alice's", "2026-02-01T00:00:00Z")
     query = Query(filter=col("mailboxid").in_([uuid.UUID(bob), uuid.UUID(alice)]))
     before = len(dataverse_requests(sim))
 
@@ -107,27 +108,6 @@ async def test_mailboxes_with_their_alerts_in_one_request(
     assert [a.text for a in by_id[alice]] == ["alice's"]
     for mailbox, alerts in by_id.items():
         assert list(alerts) == await dv.alerts(mailbox, limit=1)
-
-
-def _add_mailbox_alert(sim: RunningSim, mailbox: str, text: str, when: str) -> None:
-    def insert() -> None:
-        key = str(uuid.uuid4())
-        sim.sim.state.insert(
-            "tracelogs",
-            key,
-            {
-                "tracelogid": key,
-                "_regardingobjectid_value": mailbox,
-                "regardingobjecttypecode": "mailbox",
-                "level": 3,
-                "text": text,
-                "tracecode": 7,
-                "tracestatus": False,
-            },
-        )
-        sim.sim.state.tables["tracelogs"][key]["modifiedon"] = when
-
-    sim.thread.call(insert)
 
 
 async def test_a_missing_row_is_not_found(dv: DataverseClient) -> None:

@@ -12,32 +12,11 @@ from dataverse.models import AlertLevel
 from dataverse.ops import list_alerts
 from dataverse.ops import testing as te
 from dataverse.ops.testing import Polling
-from tests.dataverse.conftest import dataverse_requests, mailbox_id, oid
+from tests.dataverse.conftest import add_alert, dataverse_requests, mailbox_id, oid
 from tests.simharness import RunningSim
 
 ONLINE_PROFILE = "e5000000-0000-4000-8000-000000000001"
 FAST = Polling(first=0.1, cap=0.3, deadline=10.0)
-
-
-def _add_alert(sim: RunningSim, regarding: str, level: int, text: str, when: str) -> None:
-    def insert() -> None:
-        key = str(uuid.uuid4())
-        sim.sim.state.insert(
-            "tracelogs",
-            key,
-            {
-                "tracelogid": key,
-                "_regardingobjectid_value": regarding,
-                "regardingobjecttypecode": "emailserverprofile",
-                "level": level,
-                "text": text,
-                "tracecode": 7,
-                "tracestatus": False,
-            },
-        )
-        sim.sim.state.tables["tracelogs"][key]["modifiedon"] = when
-
-    sim.thread.call(insert)
 
 
 async def test_alerts_of_a_mailbox_newest_first(sim: RunningSim, dv: DataverseClient) -> None:
@@ -56,9 +35,30 @@ async def test_alerts_of_a_mailbox_newest_first(sim: RunningSim, dv: DataverseCl
 async def test_alerts_of_a_profile_with_a_level_filter(
     sim: RunningSim, dv: DataverseClient
 ) -> None:
-    _add_alert(sim, ONLINE_PROFILE, 2, "older warning", "2026-01-01T00:00:00Z")
-    _add_alert(sim, ONLINE_PROFILE, 3, "newer error", "2026-02-01T00:00:00Z")
-    _add_alert(sim, ONLINE_PROFILE, 1, "newest information", "2026-03-01T00:00:00Z")
+    add_alert(
+        sim,
+        ONLINE_PROFILE,
+        "older warning",
+        "2026-01-01T00:00:00Z",
+        level=2,
+        regarding_type="emailserverprofile",
+    )
+    add_alert(
+        sim,
+        ONLINE_PROFILE,
+        "newer error",
+        "2026-02-01T00:00:00Z",
+        level=3,
+        regarding_type="emailserverprofile",
+    )
+    add_alert(
+        sim,
+        ONLINE_PROFILE,
+        "newest information",
+        "2026-03-01T00:00:00Z",
+        level=1,
+        regarding_type="emailserverprofile",
+    )
 
     every = await list_alerts(dv, profile_id=ONLINE_PROFILE)
     warnings_up = await list_alerts(dv, profile_id=ONLINE_PROFILE, min_level=AlertLevel.WARNING)
