@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Final
 
 from permissions import rules
@@ -294,8 +295,13 @@ def _wrong_target(action: Action) -> Decision:
 # --- the table -------------------------------------------------------------------------
 
 
-def _table_paths(row: Row, extra: tuple[Requirement, ...]) -> list[_Path]:
-    """One path per Yes cell of ``row``: the column's roles, the footnote's gate, ``extra``."""
+@cache
+def _table_paths(row: Row, extra: tuple[Requirement, ...]) -> tuple[_Path, ...]:
+    """One path per Yes cell of ``row``: the column's roles, the footnote's gate, ``extra``.
+
+    The table is constant, so each (row, extra) is worked out once: building the paths and
+    their rules' texts was a quarter of an approval decision.
+    """
     paths = []
     for c in TABLE[row]:
         if c.verdict is not Verdict.YES:
@@ -305,7 +311,7 @@ def _table_paths(row: Row, extra: tuple[Requirement, ...]) -> list[_Path]:
         needs_person = any(isinstance(r, EntraRoleRequirement) for r in roles)
         person: tuple[Requirement, ...] = (PersonRequirement(),) if needs_person else ()
         paths.append(_Path(c.rule, c.column.description, person + roles + c.gate + extra))
-    return paths
+    return tuple(paths)
 
 
 def _matched_cell_rule(row: Row, f: _Facts) -> Rule:
@@ -348,7 +354,7 @@ def _approve_or_reject(action: Action, f: _Facts) -> Decision:
         return Decision(action, False, rules.MISSING_FACTS, (requirement,))
     row = row_for(f.env.deployment, reading.exchange)
     # The seed: approving needs the privilege *and* the table's roles, for users and queues.
-    paths = _table_paths(row, (PrivilegeRequirement(PRV_APPROVE_REJECT_EMAIL),))
+    paths = list(_table_paths(row, (PrivilegeRequirement(PRV_APPROVE_REJECT_EMAIL),)))
     prefer: Rule | None = None
     unexplaining: Rule | None = None
     if action is Action.APPROVE_EMAIL:
