@@ -3,6 +3,9 @@ the answers of `undo last change to …`.
 
 An entry arrives as :class:`AuditLine`, plain values the dialog fills in from the store;
 changed columns are (field, before, after) triples shown with the Dataverse forms' labels.
+What an entry was about is named plainly for a mailbox (most entries are) and with its kind
+otherwise ("Organization: Contoso", "User: Sam Sysadmin"), so a name is never mistaken for
+a mailbox's.
 """
 
 from __future__ import annotations
@@ -48,6 +51,23 @@ class AuditAction(StrEnum):
     UNDO = "undo"
 
 
+class TargetKind(StrEnum):
+    """What an audited action was about (the store keeps the value as the target's kind)."""
+
+    MAILBOX = "mailbox"
+    ORGANIZATION = "organization"
+    PROFILE = "profile"
+    USER = "user"
+    TEAM = "team"
+
+
+_TARGET_KINDS: Final[dict[str, str]] = {  # a mailbox goes by its name alone
+    TargetKind.ORGANIZATION: N_("Organization"),
+    TargetKind.PROFILE: N_("Email server profile"),
+    TargetKind.USER: N_("User"),
+    TargetKind.TEAM: N_("Team"),
+}
+
 _ACTIONS: Final[dict[AuditAction, str]] = {
     AuditAction.APPROVAL_REQUESTED: N_("Approval requested"),
     AuditAction.APPROVAL_REJECTED: N_("Approval request rejected"),
@@ -81,6 +101,8 @@ class AuditLine:
         action: a ``permissions.Action`` value or an :class:`AuditAction` value.
         result: ok, denied or failed.
         target: what it was about (a mailbox name), if anything.
+        target_kind: the kind of `target` (see :class:`TargetKind`; unknown kinds are
+            shown like a mailbox, by name alone).
         on_behalf_of: the person the actor acted for (an approval's requester).
         changes: the columns that changed, before → after.
         detail: a short note (why it was denied or failed).
@@ -95,6 +117,7 @@ class AuditLine:
     action: str
     result: AuditResultKind
     target: str | None = None
+    target_kind: str = TargetKind.MAILBOX
     on_behalf_of: str | None = None
     changes: Sequence[FieldChange] = field(default=())
     detail: str | None = None
@@ -112,6 +135,15 @@ def action_text(strings: Strings, action: str) -> str:
     return safe_text(action, max_chars=64)
 
 
+def target_text(strings: Strings, line: AuditLine) -> str | None:
+    """What the entry was about: a mailbox by name, anything else with its kind first."""
+    if not line.target:
+        return None
+    name = safe_text(line.target, max_chars=120)
+    kind = _TARGET_KINDS.get(line.target_kind)
+    return f"{strings.gettext(kind)}: {name}" if kind else name
+
+
 def change_text(strings: Strings, change: FieldChange) -> str:
     return strings.gettext(
         "{field}: {before} → {after}",
@@ -126,8 +158,9 @@ def _entry(strings: Strings, line: AuditLine) -> list[Element]:
     title = strings.gettext(
         "#{id} · {action}", id=strings.number(line.id), action=action_text(strings, line.action)
     )
-    if line.target:
-        title += f" · {safe_text(line.target, max_chars=120)}"
+    target = target_text(strings, line)
+    if target:
+        title += f" · {target}"
     items: list[Element] = [
         {
             "type": "ColumnSet",

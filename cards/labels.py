@@ -152,6 +152,13 @@ class Field(StrEnum):
     REQUIRE_APPROVAL_QUEUES = "requireapprovalforqueueemail"
     DEFAULT_SERVER_PROFILE = "defaultemailserverprofileid"
     SERVER_LOCATION = "defaultserverlocation"
+    PROFILE_NAME = "name"
+    SERVER_TYPE = "servertype"
+    INCOMING_CREDENTIALS = "incomingcredentialretrieval"
+    OUTGOING_CREDENTIALS = "outgoingcredentialretrieval"
+    # Not a column: whether a person holds the security role (systemuserroles_association),
+    # which the audit log keeps before → after like a column.
+    DELEGATED_APPROVER_ROLE = "delegatedmailboxapproverrole"
 
 
 _FIELD_LABELS: Final[dict[Field, str]] = {
@@ -169,6 +176,11 @@ _FIELD_LABELS: Final[dict[Field, str]] = {
     Field.REQUIRE_APPROVAL_QUEUES: N_("Process emails only for approved queues"),
     Field.DEFAULT_SERVER_PROFILE: N_("Default server profile"),
     Field.SERVER_LOCATION: N_("Server location"),
+    Field.PROFILE_NAME: N_("Profile name"),
+    Field.SERVER_TYPE: N_("Email server type"),
+    Field.INCOMING_CREDENTIALS: N_("Authentication, incoming"),
+    Field.OUTGOING_CREDENTIALS: N_("Authentication, outgoing"),
+    Field.DELEGATED_APPROVER_ROLE: N_("Delegated Mailbox Approver role"),
 }
 
 _FIELD_OPTIONS: Final[dict[Field, OptionSet]] = {
@@ -176,6 +188,9 @@ _FIELD_OPTIONS: Final[dict[Field, OptionSet]] = {
     Field.INCOMING_DELIVERY: OptionSet.INCOMING_DELIVERY,
     Field.OUTGOING_DELIVERY: OptionSet.OUTGOING_DELIVERY,
     Field.ACT_DELIVERY: OptionSet.ACT_DELIVERY,
+    Field.SERVER_TYPE: OptionSet.SERVER_TYPE,
+    Field.INCOMING_CREDENTIALS: OptionSet.CREDENTIALS,
+    Field.OUTGOING_CREDENTIALS: OptionSet.CREDENTIALS,
 }
 
 

@@ -7,7 +7,9 @@ admin assigns it, 0x80090904; never to a team, 0x80090905; per environment, from
 Names resolve to people (display name, UPN, email, or a unique prefix confirmed by a
 choice) and to teams: a team is no error of the name but a request the permission model
 refuses with its own rule, so the person learns why (0x80090905). Queues are not looked at:
-a role belongs to a person. Every principal is checked before anything is written.
+a role belongs to a person. Every principal is checked before anything is written. Each
+principal's change is audited (`dialogs.audit`): a refusal, whether they held the role
+before → after, or the failure.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from dataverse.errors import DataverseError, DataverseStatusError, InvalidInput
 from dataverse.models import SystemUser, Team
 from dataverse.odata import Predicate, Query, asc, col, parse_guid
 from dataverse.ops.search import rank
+from dialogs import audit
 from dialogs.commands import AddDelegatedApprover, CommandKind, RemoveDelegatedApprover
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, DeniedError, Match, NothingMatchedError
 from dialogs.outcomes import reason_for
 from dialogs.router import Router
 from permissions import Action, PrincipalKind, RoleAssignmentTarget, decide
+from store import Target
 
 _LIMIT: Final = 10
 
@@ -52,6 +56,9 @@ class Principal:
     id: uuid.UUID
     label: str
     object_id: str | None = None
+
+    def target(self) -> Target:
+        return audit.principal_target(self.kind, self.id, self.label)
 
 
 def _person(row: SystemUser) -> Principal:
@@ -156,21 +163,21 @@ async def change_role(ctx: Ctx, names: Sequence[str], action: Action) -> Card:
     (actor, environment), found = await both(ctx.facts(), _principals(ctx, names, command_text))
     unique = list({p.id: p for p in found}.values())
     for item in unique:
-        target = RoleAssignmentTarget(item.kind, str(item.id))
-        decision = decide(action, actor, environment, target)
-        if not decision.allowed:
-            raise DeniedError(action, decision, target=item.label, target_id=str(item.id))
-    operate = (
-        ops.assign_delegated_approver
-        if action is Action.ASSIGN_DELEGATED_APPROVER
-        else ops.remove_delegated_approver
-    )
+        async with audit.denials(ctx, target=item.target()):
+            target = RoleAssignmentTarget(item.kind, str(item.id))
+            decision = decide(action, actor, environment, target)
+            if not decision.allowed:
+                raise DeniedError(action, decision, target=item.label, target_id=str(item.id))
+    adding = action is Action.ASSIGN_DELEGATED_APPROVER
+    operate = ops.assign_delegated_approver if adding else ops.remove_delegated_approver
 
     async def run(item: Principal) -> ops.RoleChange:
         kind: Literal["user", "team"] = "team" if item.kind is PrincipalKind.TEAM else "user"
-        change = await operate(
-            ctx.env.dataverse, item.id, principal=kind, acting_for=ctx.acting_for
-        )
+        async with audit.changing(ctx, action, item.target()) as audited:
+            change = await operate(
+                ctx.env.dataverse, item.id, principal=kind, acting_for=ctx.acting_for
+            )
+            audited.role_written(change, holds=adding)
         if change.changed and item.object_id:
             ctx.env.facts.invalidate(item.object_id)  # their approvals change with the role
         return change

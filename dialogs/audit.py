@@ -1,10 +1,13 @@
 """The audit log: recording what commands did, reading it back, and undoing a change.
 
-Recording happens here and only here. A write handler calls :func:`mailbox_results` after
-its operation (who, for whom, what, which mailbox, the columns that changed before → after,
-ok / failed, the correlation id, the approval request it came from) and wraps its
-permission check in :func:`denials`, so a refusal is written too. Without a store
-(`Services.store` is None) nothing is recorded.
+Recording happens here and only here. A write handler wraps its permission check in
+:func:`denials`, so a refusal is written too, and then records its operation: a mailbox
+write calls :func:`mailbox_results` after it (who, for whom, what, which mailbox, the
+columns that changed before → after, ok / failed, the correlation id, the approval request
+it came from); a write to anything else (the organization's email settings, a server
+profile, a person's Delegated Mailbox Approver role) runs inside :func:`changing`, which
+writes the same entry for one target from what the block reports, or a failed one when
+Dataverse refuses. Without a store (`Services.store` is None) nothing is recorded.
 
 Reading (`audit for alice`, `audit last 20`) is open to System Administrators and to people
 who may read every mailbox of the organization (`prvReadMailbox` at organization depth):
@@ -12,7 +15,9 @@ the log shows changes to everyone's mailboxes, so it asks for the same reach as 
 them all. `undo last change to alice` restores the before-values of the newest undoable
 change, only if the mailbox still shows that change's after-values, and only if the caller
 may make the restoring change now (decided like the corresponding command); the undo is
-audited with `undoes` naming the entry it reverses.
+audited with `undoes` naming the entry it reverses. Only mailbox changes are undone: putting
+back an organization setting, a profile or a role would need its own grammar, permission
+checks and "changed since" test, so those entries are a record and nothing more.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 from cards.approvals import approvals_unavailable
@@ -29,6 +35,7 @@ from cards.audit import (
     AuditLine,
     AuditResultKind,
     FieldChange,
+    TargetKind,
     UndoOutcome,
     audit_log,
     audit_not_allowed,
@@ -37,15 +44,15 @@ from cards.audit import (
 from cards.common import Card
 from cards.labels import Field
 from dataverse.errors import DataverseError, DataverseStatusError
-from dataverse.models import Mailbox
-from dataverse.ops import ItemResult, Outcome
+from dataverse.models import Mailbox, OrgEmailSettings, ServerProfile
+from dataverse.ops import ItemResult, OrgChange, Outcome, RoleChange
 from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
 from dialogs import access, resolve
 from dialogs.commands import Audit, CommandKind, Undo
 from dialogs.context import Ctx
 from dialogs.errors import DeniedError
 from dialogs.router import Router
-from permissions import Action, Actor, Depth, decide
+from permissions import Action, Actor, Depth, PrincipalKind, decide
 from permissions.identifiers import (
     PRV_READ_MAILBOX,
     SYSTEM_ADMINISTRATOR_NAME,
@@ -63,7 +70,7 @@ OUTGOING: Final = "outgoingemaildeliverymethod"
 ACT: Final = "actdeliverymethod"
 PROFILE: Final = "emailserverprofile"
 ORG_ONLY: Final = "orgmarkedasprimaryforexchangesync"
-_FIELDS: Final[dict[str, Field]] = {
+_MAILBOX_FIELDS: Final[dict[str, Field]] = {
     APPROVAL: Field.APPROVAL,
     INCOMING: Field.INCOMING_DELIVERY,
     OUTGOING: Field.OUTGOING_DELIVERY,
@@ -71,24 +78,77 @@ _FIELDS: Final[dict[str, Field]] = {
     PROFILE: Field.SERVER_PROFILE,
     ORG_ONLY: Field.SYNC_FROM_THIS_ORG_ONLY,
 }
+# The rest are kept under the names of their fields: the organization's settings (its
+# delivery methods go by the mailbox columns' names above: they are those columns' defaults),
+# a profile's columns, and whether a person holds the Delegated Mailbox Approver role.
+_FIELDS: Final[dict[str, Field]] = {
+    **_MAILBOX_FIELDS,
+    **{
+        field.value: field
+        for field in (
+            Field.DEFAULT_SERVER_PROFILE,
+            Field.REQUIRE_APPROVAL_USERS,
+            Field.REQUIRE_APPROVAL_QUEUES,
+            Field.PROFILE_NAME,
+            Field.SERVER_TYPE,
+            Field.INCOMING_CREDENTIALS,
+            Field.OUTGOING_CREDENTIALS,
+            Field.SERVER_LOCATION,
+            Field.DELEGATED_APPROVER_ROLE,
+        )
+    },
+}
+DEFAULT_PROFILE: Final = Field.DEFAULT_SERVER_PROFILE.value
+SERVER_LOCATION: Final = Field.SERVER_LOCATION.value
+DELEGATED_APPROVER: Final = Field.DELEGATED_APPROVER_ROLE.value
+_PROFILE_IDS: Final = frozenset({PROFILE, DEFAULT_PROFILE})  # shown by the profile's name
 DEFAULT_LIMIT: Final = 20
-MAILBOX: Final = "mailbox"
+ALREADY_SET: Final = "already set"
+MAILBOX: Final = TargetKind.MAILBOX.value
 
 
 def snapshot(row: Mailbox) -> dict[str, Any]:
     """The audited columns of a mailbox row, as JSON values."""
-
-    def option(value: int | None) -> int | None:
-        return None if value is None else int(value)
-
     return {
-        APPROVAL: option(row.approval),
-        INCOMING: option(row.incoming_delivery),
-        OUTGOING: option(row.outgoing_delivery),
-        ACT: option(row.act_delivery),
-        PROFILE: str(row.server_profile_id) if row.server_profile_id else None,
+        APPROVAL: _option(row.approval),
+        INCOMING: _option(row.incoming_delivery),
+        OUTGOING: _option(row.outgoing_delivery),
+        ACT: _option(row.act_delivery),
+        PROFILE: _id(row.server_profile_id),
         ORG_ONLY: row.org_marked_primary,
     }
+
+
+def org_snapshot(settings: OrgEmailSettings) -> dict[str, Any]:
+    """The audited email settings of the organization row, as JSON values."""
+    defaults = settings.default_email_settings
+    return {
+        DEFAULT_PROFILE: _id(settings.default_profile_id),
+        INCOMING: _option(defaults.incoming) if defaults else None,
+        OUTGOING: _option(defaults.outgoing) if defaults else None,
+        ACT: _option(defaults.act) if defaults else None,
+        Field.REQUIRE_APPROVAL_USERS.value: settings.require_approval_for_user_email,
+        Field.REQUIRE_APPROVAL_QUEUES.value: settings.require_approval_for_queue_email,
+    }
+
+
+def profile_snapshot(profile: ServerProfile) -> dict[str, Any]:
+    """The audited columns of a server profile, as JSON values."""
+    return {
+        Field.PROFILE_NAME.value: profile.name,
+        Field.SERVER_TYPE.value: _option(profile.server_type),
+        Field.INCOMING_CREDENTIALS.value: _option(profile.incoming_credential_retrieval),
+        Field.OUTGOING_CREDENTIALS.value: _option(profile.outgoing_credential_retrieval),
+        SERVER_LOCATION: profile.default_server_location,
+    }
+
+
+def _option(value: int | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
 
 
 def changed(
@@ -108,6 +168,28 @@ def actor_of(ctx: Ctx) -> Person:
 
 def mailbox_target(row: Mailbox, label: str | None = None) -> Target:
     return Target(MAILBOX, str(row.id), label or row.name or row.email_address or str(row.id))
+
+
+def organization_target(settings: OrgEmailSettings) -> Target:
+    return Target(
+        TargetKind.ORGANIZATION.value, str(settings.id), settings.name or str(settings.id)
+    )
+
+
+def profile_target(profile: ServerProfile) -> Target:
+    return Target(TargetKind.PROFILE.value, str(profile.id), profile.name or str(profile.id))
+
+
+def new_profile_target(name: str) -> Target:
+    """A profile asked for but not created (refused, failed): it has no id, so its name
+    stands in, and the entry still says what was asked for."""
+    return Target(TargetKind.PROFILE.value, name, name)
+
+
+def principal_target(kind: PrincipalKind, key: uuid.UUID, label: str) -> Target:
+    """A person (their systemuserid), or a team, a security role was asked for."""
+    target_kind = TargetKind.TEAM if kind is PrincipalKind.TEAM else TargetKind.USER
+    return Target(target_kind.value, str(key), label)
 
 
 async def record(
@@ -172,14 +254,23 @@ async def denials(
         raise
 
 
+def skipped(reason: str | None) -> str:
+    """The detail of an entry whose command found nothing to write."""
+    return f"skipped: {reason}" if reason else "skipped"
+
+
+def failure(error: BaseException | None) -> str:
+    """The detail of an entry whose write Dataverse refused: the error and its code."""
+    if isinstance(error, DataverseStatusError):
+        return f"{type(error).__name__} {error.code or error.status}"
+    return type(error).__name__ if error is not None else "failed"
+
+
 def _detail(item: ItemResult) -> str | None:
     if item.outcome is Outcome.SKIPPED:
-        return f"skipped: {item.reason}" if item.reason else "skipped"
+        return skipped(item.reason)
     if item.outcome is Outcome.FAILED:
-        error = item.error
-        if isinstance(error, DataverseStatusError):
-            return f"{type(error).__name__} {error.code or error.status}"
-        return type(error).__name__ if error is not None else "failed"
+        return failure(item.error)
     return item.reason or None
 
 
@@ -251,6 +342,70 @@ async def denied_rows(ctx: Ctx, action: Action, rows: Sequence[tuple[str, Mailbo
         )
 
 
+@dataclass
+class Change:
+    """What the write inside :func:`changing` did, as the block reports it.
+
+    Attributes:
+        target: what was written; the block may name it once it exists (a creation).
+        before: the audited values as read before the write; None: it did not exist.
+        after: the same values after the write.
+        skipped: why nothing was written, when nothing had to be.
+    """
+
+    target: Target
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    skipped: str | None = None
+
+    def org_written(self, before: OrgEmailSettings, change: OrgChange) -> None:
+        """An organization write: the settings as read before it → as read back after."""
+        if not change.changed:
+            self.skipped = ALREADY_SET
+            return
+        self.before, self.after = org_snapshot(before), org_snapshot(change.settings)
+
+    def role_written(self, change: RoleChange, *, holds: bool) -> None:
+        """A role given (`holds`) or taken away. Dataverse answered the (dis)association
+        with success, so the person now holds it or not; it is not read again."""
+        if not change.changed:
+            self.skipped = change.reason or ALREADY_SET
+            return
+        self.before, self.after = {DELEGATED_APPROVER: not holds}, {DELEGATED_APPROVER: holds}
+
+
+@asynccontextmanager
+async def changing(ctx: Ctx, action: Action, target: Target) -> AsyncIterator[Change]:
+    """Record the one write the block makes to `target` (not a mailbox: those go through
+    :func:`mailbox_results`).
+
+    On leaving: ok, with the values that differ before → after (all of `after` for a
+    creation), or ok and skipped. When Dataverse refuses the write (an error leaves the
+    block): failed, with the error and its code; the error goes on to the router.
+    """
+    change = Change(target)
+    try:
+        yield change
+    except DataverseError as error:
+        await record(ctx, action, AuditResult.FAILED, target=change.target, detail=failure(error))
+        raise
+    before, after = None, None
+    if change.skipped is None and change.after is not None:
+        if change.before is None:
+            after = {k: v for k, v in change.after.items() if v is not None}
+        else:
+            before, after = changed(change.before, change.after)
+    await record(
+        ctx,
+        action,
+        AuditResult.OK,
+        target=change.target,
+        before=before,
+        after=after,
+        detail=None if change.skipped is None else skipped(change.skipped),
+    )
+
+
 # ---- reading the log -----------------------------------------------------------------------
 
 
@@ -262,7 +417,7 @@ def may_read_audit(actor: Actor) -> bool:
 
 
 def _value(key: str, value: Any, profiles: Mapping[str, str]) -> Any:
-    if key == PROFILE and isinstance(value, str):
+    if key in _PROFILE_IDS and isinstance(value, str):
         return profiles.get(value.lower(), value)
     return value if isinstance(value, int | bool | str) or value is None else str(value)
 
@@ -312,6 +467,7 @@ def audit_line(
         action=entry.action,
         result=AuditResultKind(entry.result.value),
         target=entry.target.display if entry.target else None,
+        target_kind=entry.target.kind if entry.target else MAILBOX,
         on_behalf_of=names.get(on_behalf.lower(), on_behalf) if on_behalf else None,
         changes=field_changes(entry.before, entry.after, profiles),
         detail=entry.detail,
@@ -370,7 +526,7 @@ def undo_actions(before: Mapping[str, Any]) -> list[Action]:
 def _restorable(before: Mapping[str, Any]) -> bool:
     # A server profile can be bound again, not unbound through a PATCH (that takes a
     # DELETE of the reference): an empty one is left to the admin UI.
-    known = set(_FIELDS)
+    known = set(_MAILBOX_FIELDS)
     return bool(before) and set(before) <= known and before.get(PROFILE, "") is not None
 
 
@@ -410,7 +566,7 @@ async def undo_last(ctx: Ctx, command: Undo) -> Card:
             entry_id=entry_id,
         )
 
-    entry = await store.audit.last_undoable(str(row.id))
+    entry = await store.audit.last_undoable(str(row.id), kind=MAILBOX)
     if entry is None or entry.environment not in (None, env) or not entry.after:
         return answer(UndoOutcome.NOTHING, None, [])
     profiles = await _profile_names(ctx)

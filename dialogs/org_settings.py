@@ -12,11 +12,16 @@ table" may change the setting so that approval is not required). Turning it back
 environment (the sim, like Dataverse as far as is known) refuses anyone else with 0x8009000B.
 Checking both up front means a System admin alone is told the rule instead of meeting a
 refusal from Dataverse; the card names "Change email settings" and the table cell.
+
+Every change is audited against the organization: the settings are read first (they name
+the target, and are the before-values), the permission check records a refusal, and the
+write records its values before → after, or its failure.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -29,7 +34,7 @@ from cards.settings import org_email_settings
 from dataverse import ops
 from dataverse.concurrent import both
 from dataverse.models import OrgEmailSettings, ServerProfile
-from dialogs import access, resolve
+from dialogs import access, audit, resolve
 from dialogs.commands import (
     ApprovalScope,
     CommandKind,
@@ -144,23 +149,43 @@ def _default_settings(
     return wanted
 
 
+async def _write(
+    ctx: Ctx,
+    action: Action,
+    before: OrgEmailSettings,
+    write: Callable[[], Awaitable[ops.OrgChange]],
+) -> ops.OrgChange:
+    """Run the organization write as audited: its settings before → after, or its failure."""
+    async with audit.changing(ctx, action, audit.organization_target(before)) as change:
+        result = await write()
+        change.org_written(before, result)
+    return result
+
+
 async def set_default_settings(ctx: Ctx, command: SetDefaultEmailSettings) -> Card:
     """Change the server profile and delivery methods that new users and queues get."""
-    _, profile = await both(
-        access.check(ctx, Action.CHANGE_ORG_EMAIL_SETTINGS),
-        _profile_or_none(ctx, command.profile),
-    )
+    before = await ctx.env.org_settings()
+    async with audit.denials(ctx, target=audit.organization_target(before)):
+        _, profile = await both(
+            access.check(ctx, Action.CHANGE_ORG_EMAIL_SETTINGS),
+            _profile_or_none(ctx, command.profile),
+        )
     wanted = _default_settings(ctx, command, profile)
     methods = command.option_values()
     # One PATCH of the organization row (the profile and the XML together): either all of
     # it applies or none; ops leaves the row alone when it already shows every value.
-    change = await ops.change_org_email_settings(
-        ctx.env.dataverse,
-        default_profile_id=profile.id if profile is not None else None,
-        incoming=methods.get(DeliveryChannel.INCOMING),
-        outgoing=methods.get(DeliveryChannel.OUTGOING),
-        act=methods.get(DeliveryChannel.ACT),
-        acting_for=ctx.acting_for,
+    change = await _write(
+        ctx,
+        Action.CHANGE_ORG_EMAIL_SETTINGS,
+        before,
+        lambda: ops.change_org_email_settings(
+            ctx.env.dataverse,
+            default_profile_id=profile.id if profile is not None else None,
+            incoming=methods.get(DeliveryChannel.INCOMING),
+            outgoing=methods.get(DeliveryChannel.OUTGOING),
+            act=methods.get(DeliveryChannel.ACT),
+            acting_for=ctx.acting_for,
+        ),
     )
     return operation_result(
         ctx.strings,
@@ -190,14 +215,27 @@ async def _check_approval_switch(ctx: Ctx, required: bool) -> None:
 
 async def set_approval_requirement(ctx: Ctx, command: SetApprovalRequirement) -> Card:
     """Switch "Process emails only for approved users / queues" off or on."""
-    await _check_approval_switch(ctx, command.required)
+    before = await ctx.env.org_settings()
+    async with audit.denials(ctx, target=audit.organization_target(before)):
+        await _check_approval_switch(ctx, command.required)
     users = command.scope in (ApprovalScope.USERS, ApprovalScope.BOTH)
     queues = command.scope in (ApprovalScope.QUEUES, ApprovalScope.BOTH)
-    change = await ops.change_org_email_settings(
-        ctx.env.dataverse,
-        require_approval_for_users=command.required if users else None,
-        require_approval_for_queues=command.required if queues else None,
-        acting_for=ctx.acting_for,
+    # Named, and audited, as the permission check names it (see _check_approval_switch).
+    action = (
+        Action.CHANGE_ORG_EMAIL_SETTINGS
+        if command.required
+        else Action.REMOVE_APPROVAL_REQUIREMENT
+    )
+    change = await _write(
+        ctx,
+        action,
+        before,
+        lambda: ops.change_org_email_settings(
+            ctx.env.dataverse,
+            require_approval_for_users=command.required if users else None,
+            require_approval_for_queues=command.required if queues else None,
+            acting_for=ctx.acting_for,
+        ),
     )
     shown = ctx.strings.yes_no(command.required)
     wanted = [
@@ -208,13 +246,11 @@ async def set_approval_requirement(ctx: Ctx, command: SetApprovalRequirement) ->
         )
         if asked
     ]
-    operation = (
-        Operation.CHANGE_ORG_EMAIL_SETTINGS
-        if command.required
-        else Operation.REMOVE_APPROVAL_REQUIREMENT
-    )
     return operation_result(
-        ctx.strings, operation, _outcomes(ctx, wanted, change), environment=ctx.env.name
+        ctx.strings,
+        Operation(action.value),
+        _outcomes(ctx, wanted, change),
+        environment=ctx.env.name,
     )
 
 

@@ -10,7 +10,9 @@ untuk Exchange Online di Tiongkok"; reference/dataverse.md §2 and §5.1.
 Each handler reads top to bottom: resolve the profile (from the cached list) → the caller's
 facts, read together with whatever the card needs → the permission decision → the operation,
 as the caller → the card. Testing a profile's mailboxes touches many of them, so it is a
-preview that runs only after Confirm (`dialogs.bulk`).
+preview that runs only after Confirm (`dialogs.bulk`). Creating a profile, making it the
+default and pointing it at China are audited against the profile (`dialogs.audit`): a
+refusal, the columns before → after, or the failure.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataverse.concurrent import both
 from dataverse.models import Alert, Mailbox, ServerProfile
 from dataverse.odata import Query, col
 from dataverse.ops.results import BulkResult
-from dialogs import access, bulk, resolve
+from dialogs import access, audit, bulk, resolve
 from dialogs.commands import (
     CommandKind,
     CreateProfile,
@@ -57,6 +59,7 @@ from permissions import (
     ServerProfileTarget,
     decide,
 )
+from store import AuditResult
 
 _ALERTS_SHOWN: Final = 5
 
@@ -239,10 +242,19 @@ async def preview_profile_test(ctx: Ctx, profile: ServerProfile) -> Card:
 async def create_profile(ctx: Ctx, name: str, authentication: ProfileAuthentication) -> Card:
     """Create a same-tenant Exchange Online profile; explain what a cross-tenant one needs."""
     facts = await ctx.facts()
-    _require(
-        Action.CREATE_SERVER_PROFILE, decide(Action.CREATE_SERVER_PROFILE, *facts), label=name
-    )
+    asked = audit.new_profile_target(name)
+    async with audit.denials(ctx, target=asked):
+        _require(
+            Action.CREATE_SERVER_PROFILE, decide(Action.CREATE_SERVER_PROFILE, *facts), label=name
+        )
     if authentication is ProfileAuthentication.OAUTH:
+        await audit.record(
+            ctx,
+            Action.CREATE_SERVER_PROFILE,
+            AuditResult.DENIED,
+            target=asked,
+            detail=f"rule {_CROSS_TENANT_RULE.id}",
+        )
         denial = Denial(
             operation=Operation.CREATE_SERVER_PROFILE,
             rule=_CROSS_TENANT_RULE,
@@ -256,6 +268,13 @@ async def create_profile(ctx: Ctx, name: str, authentication: ProfileAuthenticat
     if existing is not None:
         # Seed "Pastikan Anda memiliki profil Microsoft Exchange Online": it is there. Show it,
         # whether it is the default, and the button that makes it so; create nothing.
+        await audit.record(
+            ctx,
+            Action.CREATE_SERVER_PROFILE,
+            AuditResult.OK,
+            target=audit.profile_target(existing),
+            detail=audit.skipped("exists already"),
+        )
         settings, (count, alerts) = await both(ctx.env.org_settings(), _usage(ctx, existing))
         return _profile_card(
             ctx,
@@ -265,9 +284,12 @@ async def create_profile(ctx: Ctx, name: str, authentication: ProfileAuthenticat
             mailbox_count=count,
             alerts=alerts,
         )
-    created = await ops.create_exchange_online_profile(
-        ctx.env.dataverse, name, ops.SameTenant(), acting_for=ctx.acting_for
-    )
+    async with audit.changing(ctx, Action.CREATE_SERVER_PROFILE, asked) as change:
+        created = await ops.create_exchange_online_profile(
+            ctx.env.dataverse, name, ops.SameTenant(), acting_for=ctx.acting_for
+        )
+        change.target = audit.profile_target(created)
+        change.after = audit.profile_snapshot(created)
     ctx.env.forget_profiles()
     return _profile_card(ctx, created, facts, is_default=False, mailbox_count=0)
 
@@ -277,19 +299,29 @@ async def create_profile(ctx: Ctx, name: str, authentication: ProfileAuthenticat
 
 async def make_default(ctx: Ctx, profile: ServerProfile) -> Card:
     """Make `profile` the default for new mailboxes and show it as it now is."""
-    facts, (count, alerts) = await both(ctx.facts(), _usage(ctx, profile))
+    target = audit.profile_target(profile)
+    # The organization row as it was: the default profile's before-value.
+    facts, ((count, alerts), before) = await both(
+        ctx.facts(), both(_usage(ctx, profile), ctx.env.org_settings())
+    )
     decision = decide(Action.SET_DEFAULT_SERVER_PROFILE, *facts)
-    _require(
-        Action.SET_DEFAULT_SERVER_PROFILE, decision, label=_label(profile), target_id=profile.id
-    )
-    change = await ops.set_default_profile(
-        ctx.env.dataverse, profile.id, acting_for=ctx.acting_for
-    )
+    async with audit.denials(ctx, target=target):
+        _require(
+            Action.SET_DEFAULT_SERVER_PROFILE,
+            decision,
+            label=_label(profile),
+            target_id=profile.id,
+        )
+    async with audit.changing(ctx, Action.SET_DEFAULT_SERVER_PROFILE, target) as change:
+        result = await ops.set_default_profile(
+            ctx.env.dataverse, profile.id, acting_for=ctx.acting_for
+        )
+        change.org_written(before, result)
     return _profile_card(
         ctx,
         profile,
         facts,
-        is_default=change.settings.default_profile_id == profile.id,
+        is_default=result.settings.default_profile_id == profile.id,
         mailbox_count=count,
         alerts=alerts,
     )
@@ -302,17 +334,27 @@ async def point_to_china(ctx: Ctx, profile: ServerProfile) -> Card:
     """Set the profile's EWS endpoint to Exchange Online operated by 21Vianet."""
     # The profile's owner is not among the columns read, so only the "any profile" path of
     # the model can allow this; an owner with user-depth Write is refused by default.
-    target = ServerProfileTarget(profile_id=str(profile.id))
-    await access.check(
-        ctx,
-        Action.CHANGE_SERVER_PROFILE,
-        target,
-        target_label=_label(profile),
-        target_id=profile.id,
-    )
-    result = await ops.point_profile_to_china(
-        ctx.env.dataverse, profile.id, acting_for=ctx.acting_for
-    )
+    target = audit.profile_target(profile)
+    async with audit.denials(ctx, target=target):
+        await access.check(
+            ctx,
+            Action.CHANGE_SERVER_PROFILE,
+            ServerProfileTarget(profile_id=str(profile.id)),
+            target_label=_label(profile),
+            target_id=profile.id,
+        )
+    async with audit.changing(ctx, Action.CHANGE_SERVER_PROFILE, target) as change:
+        # Read afresh for the before-values (the cached list may be a minute old); what the
+        # write leaves is known from its success, so the row is not read again.
+        before = audit.profile_snapshot(await ctx.env.dataverse.get_server_profile(profile.id))
+        result = await ops.point_profile_to_china(
+            ctx.env.dataverse, profile.id, acting_for=ctx.acting_for
+        )
+        if result.changed:
+            change.before = before
+            change.after = {**before, audit.SERVER_LOCATION: ops.CHINA_EWS_URL}
+        else:
+            change.skipped = audit.ALREADY_SET
     ctx.env.forget_profiles()
     name = f"{_label(profile)} → {ops.CHINA_EWS_URL}"
     item = (

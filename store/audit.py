@@ -156,9 +156,10 @@ class AuditRepository:
             condition = or_(condition, AuditRow.on_behalf_of_object_id == object_id)
         return await self._list(select(AuditRow).where(condition), limit)
 
-    async def last_undoable(self, target_id: str) -> AuditEntry | None:
+    async def last_undoable(self, target_id: str, *, kind: str | None = None) -> AuditEntry | None:
         """The newest successful change to the target that has before-values, is not an undo
-        itself, and has not been undone."""
+        itself, and has not been undone; with `kind`, only a change to a target of that kind
+        (the kinds the caller knows how to undo)."""
         undo = aliased(AuditRow)
         query = select(AuditRow).where(
             AuditRow.target_id == target_id,
@@ -167,6 +168,8 @@ class AuditRepository:
             AuditRow.undoes_id.is_(None),
             ~exists().where(undo.undoes_id == AuditRow.id, undo.result == AuditResult.OK.value),
         )
+        if kind is not None:
+            query = query.where(AuditRow.target_kind == kind)
         entries = await self._list(query, 1)
         return entries[0] if entries else None
 

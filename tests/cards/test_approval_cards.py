@@ -30,13 +30,14 @@ from cards.audit import (
     AuditLine,
     AuditResultKind,
     FieldChange,
+    TargetKind,
     UndoOutcome,
     audit_log,
     audit_not_allowed,
     undo_result,
 )
 from cards.common import Card, Mention, adaptive_card, card_size
-from cards.i18n import Strings
+from cards.i18n import Strings, translator
 from cards.labels import Field, Operation
 from cards.results import Outcome, Reason
 from tests.cards import checks
@@ -75,6 +76,49 @@ LINE: Final = AuditLine(
     request_id=PENDING.id,
 )
 
+# Changes to something other than a mailbox: named with their kind, values by their labels.
+_BY_EDDIE: Final = AuditLine(
+    id=9, at=NOW, actor="Eddie Exchange", action="", result=AuditResultKind.OK
+)
+OTHER_TARGETS: Final = [
+    replace(
+        _BY_EDDIE,
+        action="remove-approval-requirement",
+        target="Contoso (prod)",
+        target_kind=TargetKind.ORGANIZATION,
+        changes=[FieldChange(Field.REQUIRE_APPROVAL_USERS, True, False)],
+    ),
+    replace(
+        _BY_EDDIE,
+        id=10,
+        action="create-server-profile",
+        target="Contoso EXO",
+        target_kind=TargetKind.PROFILE,
+        changes=[
+            FieldChange(Field.PROFILE_NAME, None, "Contoso EXO"),
+            FieldChange(Field.SERVER_TYPE, None, 0),
+            FieldChange(Field.INCOMING_CREDENTIALS, None, 2),
+        ],
+    ),
+    replace(
+        _BY_EDDIE,
+        id=11,
+        action="assign-delegated-mailbox-approver",
+        target="Sam Sysadmin",
+        target_kind=TargetKind.USER,
+        changes=[FieldChange(Field.DELEGATED_APPROVER_ROLE, False, True)],
+    ),
+    replace(
+        _BY_EDDIE,
+        id=12,
+        action="assign-delegated-mailbox-approver",
+        result=AuditResultKind.DENIED,
+        target="Mailbox Operations",
+        target_kind=TargetKind.TEAM,
+        detail="rule delegated-approver/not-for-teams",
+    ),
+]
+
 
 def _section(strings: Strings) -> Card:
     return adaptive_card(strings, open_requests_section(strings, [PENDING]))
@@ -111,6 +155,7 @@ BUILDERS: Final[dict[str, Callable[[Strings], Card]]] = {
     "mine_empty": lambda s: my_requests(s, [], environment="prod"),
     "section": _section,
     "audit": lambda s: audit_log(s, [LINE, replace(LINE, id=8, undoes=7)], environment="prod"),
+    "audit_other_targets": lambda s: audit_log(s, OTHER_TARGETS, environment="prod"),
     "audit_empty": lambda s: audit_log(s, [], environment="prod", subject="Alice"),
     "audit_denied": lambda s: audit_not_allowed(s, environment="prod"),
     **{
@@ -163,3 +208,53 @@ def test_a_long_audit_log_fits(en: Strings) -> None:
     card = audit_log(en, lines, environment="prod")
     assert card_size(card) <= 80_000
     assert "more" in json.dumps(card)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "en",
+            [
+                "#9 · Turn off the approval requirement · Organization: Contoso (prod)",
+                "- Process emails only for approved users: Yes → No",
+                "#10 · Create email server profile · Email server profile: Contoso EXO",
+                "- Email server type: Not set → Exchange Server",
+                "- Authentication, incoming: Not set → Server-to-server authentication",
+                "#11 · Assign the Delegated Mailbox Approver role · User: Sam Sysadmin",
+                "- Delegated Mailbox Approver role: No → Yes",
+                "Team: Mailbox Operations",
+            ],
+        ),
+        (
+            "id",
+            [
+                "#9 · Nonaktifkan persyaratan persetujuan · Organisasi: Contoso (prod)",
+                "- Proses email hanya untuk pengguna yang disetujui: Ya → Tidak",
+                "Profil server email: Contoso EXO",
+                "- Nama profil: Tidak diatur → Contoso EXO",
+                "- Jenis server email: Tidak diatur → Exchange Server",
+                "Pengguna: Sam Sysadmin",
+                "- Peran Pemberi Persetujuan Kotak Pesan Terdelegasi: Tidak → Ya",
+                "Tim: Mailbox Operations",
+            ],
+        ),
+    ],
+)
+def test_changes_beyond_mailboxes_read_plainly(locale: str, expected: list[str]) -> None:
+    texts = {
+        node["text"]
+        for node in checks.walk(audit_log(translator(locale), OTHER_TARGETS, environment="prod"))
+        if node.get("type") == "TextBlock"
+    }
+    for text in expected:
+        assert any(text in t for t in texts), text
+
+
+def test_a_mailbox_goes_by_its_name_alone(en: Strings) -> None:
+    titles = [
+        node["text"]
+        for node in checks.walk(audit_log(en, [LINE], environment="prod"))
+        if node.get("weight") == "Bolder" and str(node.get("text", "")).startswith("#")
+    ]
+    assert titles == ["#7 · Approve email · Alice Anders"]

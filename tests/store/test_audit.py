@@ -148,6 +148,17 @@ async def test_the_last_undoable_change(store: Store) -> None:
     assert await store.audit.last_undoable(ALICE_MAILBOX) is None
 
 
+async def test_the_last_undoable_change_of_a_kind(store: Store) -> None:
+    """A change to something of another kind under the same id is never offered."""
+    mailbox = await change(store, before={"x": 1}, after={"x": 2})
+    await change(store, Target("profile", ALICE_MAILBOX, "P"), before={"y": 1}, after={"y": 2})
+
+    found = await store.audit.last_undoable(ALICE_MAILBOX, kind="mailbox")
+    assert found is not None
+    assert found.id == mailbox.id
+    assert await store.audit.last_undoable(ALICE_MAILBOX, kind="user") is None
+
+
 async def test_a_failed_undo_leaves_the_change_undoable(store: Store) -> None:
     original = await change(store, before={"x": 1}, after={"x": 2})
     await change(store, result=AuditResult.FAILED, undoes=original.id)
