@@ -23,6 +23,12 @@ HelpEntry = tuple[str, str, str]
 """(command, example, help text), already in the caller's language."""
 
 
+def own_mailbox_only(strings: Strings, text: str) -> str:
+    """A command's help text for someone who may run it on their own mailbox only."""
+    note = strings.gettext("(Your own mailbox only.)")
+    return f"{text} {note}"
+
+
 def _entry(strings: Strings, command: str, example: str, text: str) -> Element:
     items: list[Element] = [
         text_block(f"**{md_escape(command)}**", spacing="Medium"),

@@ -47,6 +47,7 @@ from dialogs.errors import DeniedError
 from dialogs.router import Router
 from permissions import (
     Action,
+    Actor,
     ApprovalState,
     Decision,
     MailboxKind,
@@ -114,6 +115,20 @@ def someone_elses_mailbox(profile: ServerProfile | None) -> MailboxTarget:
         kind=MailboxKind.PERSON,
         email=None,
         is_actors_own=False,
+        servertype=int(servertype) if servertype is not None else None,
+        approval=ApprovalState.PENDING,
+    )
+
+
+def own_mailbox(profile: ServerProfile | None, actor: Actor) -> MailboxTarget:
+    """The caller's own mailbox (its address is the caller's UPN), pending approval, on
+    `profile`: what someone allowed only their own mailbox is judged on."""
+    servertype = profile.server_type if profile is not None else None
+    return MailboxTarget(
+        kind=MailboxKind.PERSON,
+        email=actor.upn,
+        is_actors_own=True,
+        owner_systemuser_id=actor.systemuser_id,
         servertype=int(servertype) if servertype is not None else None,
         approval=ApprovalState.PENDING,
     )

@@ -29,16 +29,17 @@ MAILBOX_CHANGES = {
 APPROVALS = {K.APPROVE, K.REJECT}
 
 
-def _commands(card: Card) -> list[str]:
-    """The command lines of the help card's entries (bold text), in order."""
-    found: list[str] = []
+OWN_ONLY = ("(Your own mailbox only.)", "(Hanya kotak pesan Anda sendiri.)")
+
+
+def _entries(card: Card) -> list[tuple[str, str]]:
+    """The help card's entries, in order: (command line in bold, the help text below it)."""
+    blocks: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            text = node.get("text")
-            bold = isinstance(text, str) and text.startswith("**") and text.endswith("**")
-            if node.get("type") == "TextBlock" and bold:
-                found.append(str(text)[2:-2])
+            if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+                blocks.append(node["text"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -46,12 +47,22 @@ def _commands(card: Card) -> list[str]:
                 walk(item)
 
     walk(card)
-    return found
+    return [
+        (text[2:-2], blocks[i + 1] if i + 1 < len(blocks) else "")
+        for i, text in enumerate(blocks)
+        if text.startswith("**") and text.endswith("**")
+    ]
 
 
-def _kinds(card: Card, language: str = "en") -> set[CommandKind]:
-    """The command kinds listed, recognised by their first usage line."""
-    lines = set(_commands(card))
+def _commands(card: Card) -> list[str]:
+    """The command lines of the help card's entries (bold text), in order."""
+    return [command for command, _ in _entries(card)]
+
+
+def _kinds(card: Card, language: str = "en", *, own_only: bool = False) -> set[CommandKind]:
+    """The command kinds listed, recognised by their first usage line: those the caller may
+    run on any mailbox, or (`own_only`) those listed for their own mailbox only."""
+    lines = {command for command, text in _entries(card) if text.endswith(OWN_ONLY) == own_only}
     return {
         kind
         for kind, info in REGISTRY.items()
@@ -66,13 +77,18 @@ def test_every_command_says_what_permission_it_needs() -> None:
 async def test_help_is_filtered_per_person(router: Router, sim: RunningSim) -> None:
     """Eddie (Exchange admin + System admin) may approve; Sam (System admin alone) may not
     (table: No) but changes mailboxes; Alice (Read-only User) only reads."""
-    eddie = _kinds(await say(router, sim, "eddie", "help"))
-    sam = _kinds(await say(router, sim, "sam", "help"))
-    alice = _kinds(await say(router, sim, "alice", "help"))
+    eddie_card = await say(router, sim, "eddie", "help")
+    sam_card = await say(router, sim, "sam", "help")
+    alice_card = await say(router, sim, "alice", "help")
+    eddie, sam, alice = _kinds(eddie_card), _kinds(sam_card), _kinds(alice_card)
 
     assert eddie >= VIEWS | MAILBOX_CHANGES | APPROVALS
+    assert not _kinds(eddie_card, own_only=True)
     assert sam >= VIEWS | MAILBOX_CHANGES and not APPROVALS & sam
+    # The seed's own-mailbox rule: sam may approve his own address (not reject it).
+    assert _kinds(sam_card, own_only=True) == {K.APPROVE}
     assert alice >= VIEWS and not (MAILBOX_CHANGES | APPROVALS) & alice
+    assert not _kinds(alice_card, own_only=True)
     assert alice < sam < eddie
 
 
@@ -117,10 +133,10 @@ async def test_help_on_one_command(router: Router, sim: RunningSim) -> None:
 async def test_help_on_a_command_one_may_not_run_lists_the_rest(
     router: Router, sim: RunningSim
 ) -> None:
-    card = await say(router, sim, "sam", "help approve")
+    card = await say(router, sim, "sam", "help reject")
 
     listed = _kinds(card)
-    assert K.APPROVE not in listed and K.TEST_AND_ENABLE in listed
+    assert K.REJECT not in listed and K.TEST_AND_ENABLE in listed
 
 
 async def test_try_it_runs_the_example(router: Router, sim: RunningSim) -> None:
@@ -172,3 +188,29 @@ async def test_throttled_dataverse_is_an_error_card(router: Router, sim: Running
 
     assert "Dataverse is busy" in text_of(card) or "Dataverse is not available" in text_of(card)
     assert _commands(card) == []
+
+
+async def test_own_mailbox_commands_are_listed_as_such(router: Router, sim: RunningSim) -> None:
+    """Una (Basic User: user-level Read and Write on mailboxes) may approve her own address
+    (the seed's own-mailbox rule, when approval needs no privilege) and test her own
+    mailbox, but nobody else's: help lists both, says so, and offers no "Try it" that
+    names someone else."""
+    card = await say(router, sim, "una", "help")
+    eddie = await say(router, sim, "eddie", "help")
+
+    check_card(card)
+    own = _kinds(card, own_only=True)
+    assert {K.APPROVE, K.TEST_AND_ENABLE} <= own <= MAILBOX_CHANGES | {K.APPROVE, K.UNDO}
+    assert not (own | {K.REJECT}) & _kinds(card)
+    assert "approve mailbox for alice" not in text_of(card)
+    assert not _kinds(eddie, own_only=True)
+
+
+async def test_help_on_an_own_mailbox_command_in_indonesian(
+    router: Router, sim: RunningSim
+) -> None:
+    card = await say(router, sim, "una", "bantuan setujui", locale="id-ID")
+
+    check_card(card)
+    assert "(Hanya kotak pesan Anda sendiri.)" in text_of(card)
+    assert "Coba" not in text_of(card)
