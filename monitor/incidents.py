@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -61,6 +61,7 @@ from monitor.watcher import AlertSeen, Health, MailboxSeen, Poll
 from store import (
     CardLocation,
     Incident,
+    IncidentCache,
     IncidentState,
     InvalidInput,
     Person,
@@ -76,6 +77,8 @@ log = logging.getLogger(__name__)
 MAX_ESCALATION: Final = 2
 """Level 1: the next person on call; level 2: the approvers' channel."""
 MAX_SILENCE: Final = timedelta(days=7)
+CACHED_CARDS: Final = 16
+"""How many cards' members the engine keeps between renders (the busiest cards)."""
 
 Guard = Callable[[], Awaitable[None]]
 """Called before every message sent or updated; raises when this replica lost the lease."""
@@ -177,6 +180,26 @@ class IncidentEngine:
         self._retested: dict[str, datetime] = {}
         self._held: Counter[str | None] = Counter()
         self.strings: Strings = translator(config.locale)
+        # Copies of what the store last returned; every read checks them against the rows'
+        # versions, so they only save reading unchanged rows again (see IncidentCache).
+        self._open_cache = IncidentCache()
+        self._card_caches: OrderedDict[CardLocation, IncidentCache] = OrderedDict()
+        self._members: dict[tuple[uuid.UUID, int], Member] = {}
+        self._members_before: dict[tuple[uuid.UUID, int], Member] = {}
+
+    async def open_incidents(self) -> list[Incident]:
+        """The environment's open incidents, oldest first (`store.incidents.open`), reading
+        in full only those that changed since the last call."""
+        return await self._store.incidents.open_cached(self.environment, self._open_cache)
+
+    async def _on_card(self, location: CardLocation, key: str) -> list[Incident]:
+        cache = self._card_caches.pop(location, None) or IncidentCache()
+        self._card_caches[location] = cache  # the most recently rendered last
+        while len(self._card_caches) > CACHED_CARDS:
+            self._card_caches.popitem(last=False)
+        return await self._store.incidents.on_card_cached(
+            self.environment, key, location, cache, shared=self._open_cache
+        )
 
     # ---- from a poll to the store -------------------------------------------------------
 
@@ -185,10 +208,26 @@ class IncidentEngine:
         result = Applied()
         by_mailbox: dict[str, list[Incident]] = defaultdict(list)
         by_key: dict[tuple[SubjectKind, str, str], Incident] = {}
+        # Between sweeps only the mailboxes this poll read are looked up (thousands may
+        # have open incidents, a few changed); profiles and pending approvals always are.
+        touched = (
+            None
+            if poll.sweep
+            else {m.id for m in poll.mailboxes} | {a.regarding_id for a in poll.alerts}
+        )
+        mailbox, approval = SubjectKind.MAILBOX, Cause.APPROVAL_PENDING.value
         for incident in open_incidents:
-            by_key[(incident.subject_kind, incident.subject_id, incident.error_code)] = incident
-            if incident.subject_kind is SubjectKind.MAILBOX:
-                by_mailbox[incident.subject_id].append(incident)
+            kind, subject = incident.subject_kind, incident.subject_id
+            if (
+                touched is not None
+                and kind is mailbox
+                and subject not in touched
+                and incident.error_code != approval
+            ):
+                continue
+            by_key[(kind, subject, incident.error_code)] = incident
+            if kind is mailbox:
+                by_mailbox[subject].append(incident)
         observations: dict[tuple[SubjectKind, str, str], _Observation] = {}
         recovered: dict[str, MailboxSeen] = {}
         rows = {m.id: m for m in poll.mailboxes}
@@ -228,7 +267,11 @@ class IncidentEngine:
             )
             for obs in observations.values()
         ]
-        for observed in await self._store.incidents.observe_many(self.environment, sightings):
+        observations_made = await self._store.incidents.observe_many(self.environment, sightings)
+        self._store.incidents.remember(
+            self._open_cache, (observed.incident for observed in observations_made)
+        )
+        for observed in observations_made:
             incident = observed.incident
             by_key[(incident.subject_kind, incident.subject_id, incident.error_code)] = incident
             if observed.opened:
@@ -237,20 +280,20 @@ class IncidentEngine:
                 result.seen_again += 1
                 self._touch(result, incident)
 
+        fixed: list[Incident] = []
         for mailbox_id, row in recovered.items():
             if row.profile_id is not None:
                 previous = self._profile_recovered.get(row.profile_id)
                 if previous is None or row.modified_on > previous:
                     self._profile_recovered[row.profile_id] = row.modified_on
-            for incident in _failures(by_mailbox.get(mailbox_id, [])):
-                await self._resolve(incident, result)
+            fixed += _failures(by_mailbox.get(mailbox_id, []))
 
         if poll.sweep:  # a mailbox deleted since its incident opened: nothing left to fix
             present = {m.id for m in poll.mailboxes}
             for mailbox_id, incidents in by_mailbox.items():
                 if mailbox_id not in present:
-                    for incident in incidents:
-                        await self._resolve(incident, result)
+                    fixed += incidents
+        await self._resolve_all(fixed, result)
 
         await self._profiles(poll, by_key, result)
         if poll.pending is not None:
@@ -411,6 +454,19 @@ class IncidentEngine:
             result.resolved += 1
             self._touch(result, change.incident)
 
+    async def _resolve_all(self, incidents: Sequence[Incident], result: Applied) -> None:
+        """`_resolve` for each of `incidents` (in a few statements), in their order."""
+        if not incidents:
+            return
+        moved = {
+            i.id: i for i in await self._store.incidents.resolve_many([i.id for i in incidents])
+        }
+        for incident in incidents:
+            done = moved.pop(incident.id, None)
+            if done is not None:
+                result.resolved += 1
+                self._touch(result, done)
+
     @staticmethod
     def _touch(result: Applied, incident: Incident) -> None:
         if incident.card is not None and incident.group_key is not None:
@@ -424,17 +480,21 @@ class IncidentEngine:
         """Announce new incidents, join late ones to their group's card, escalate, remind,
         and update every card whose content changed (`dirty`, plus what this call changes)."""
         report = Reconciled()
+        # Lines not used since the reconciliation before last are forgotten.
+        self._members_before, self._members = self._members, {}
         dirty = dict(dirty or {})
         now = self._store.now()
-        incidents = await self._store.incidents.open(environment=self.environment)
+        incidents = await self.open_incidents()
         silences = await self._store.silences.active(environment=self.environment)
         failing_profiles = {
             i.subject_id for i in incidents if i.subject_kind is SubjectKind.PROFILE
         }
         self._held = Counter(
-            profile_of(i)
+            profile
             for i in incidents
-            if i.subject_kind is SubjectKind.MAILBOX and profile_of(i) in failing_profiles
+            if failing_profiles
+            and i.subject_kind is SubjectKind.MAILBOX
+            and (profile := profile_of(i)) in failing_profiles
         )
         groups: dict[str, list[Incident]] = defaultdict(list)
         for incident in incidents:
@@ -445,7 +505,10 @@ class IncidentEngine:
                 if incident.card is not None and incident.group_key is not None:
                     dirty[incident.card] = incident.group_key
             groups[incident.group_key or str(incident.id)].append(incident)
-        for key, members in groups.items():
+        # Groups without a card first: their new messages are what a change waits for; the
+        # bookkeeping of the others (joining a card, reminders, escalations) comes after.
+        ordered = sorted(groups.items(), key=lambda group: _has_card(group[1]))
+        for key, members in ordered:
             try:
                 await self._reconcile_group(
                     key, members, failing_profiles, now, guard, dirty, report
@@ -465,7 +528,8 @@ class IncidentEngine:
         if incident.silenced_by is not None:
             return True
         return (
-            incident.subject_kind is SubjectKind.MAILBOX
+            bool(failing_profiles)
+            and incident.subject_kind is SubjectKind.MAILBOX
             and profile_of(incident) in failing_profiles
         )
 
@@ -498,7 +562,7 @@ class IncidentEngine:
             else:
                 dirty[location] = key
             await self._store.incidents.record_notifications(
-                [member.id for member in fresh], card=location
+                [member.id for member in fresh], card=location, cache=self._open_cache
             )
             return  # announced now: nothing else is due in this group
         announced = [m for m in active if m.card is not None]
@@ -522,7 +586,9 @@ class IncidentEngine:
                 audience=Audience.ON_CALL,
                 mentions=[mention] if mention else [],
             )
-            await self._store.incidents.record_notifications([m.id for m in announced])
+            await self._store.incidents.record_notifications(
+                [m.id for m in announced], cache=self._open_cache
+            )
             report.reminded += 1
 
     async def _escalate(
@@ -599,7 +665,8 @@ class IncidentEngine:
         self, members: Sequence[Incident], *, silences: dict[uuid.UUID, Silence]
     ) -> IncidentView:
         """The card view of an incident or a group (members sharing a card)."""
-        ordered = sorted(members, key=lambda m: (m.first_seen, str(m.id)))
+        # By first seen, then id (a UUID's integer orders it as its text does).
+        ordered = sorted(members, key=lambda m: (m.first_seen, m.id.int))
         lead = ordered[0]
         open_members = [m for m in ordered if m.state is not IncidentState.RESOLVED]
         if not open_members:
@@ -645,30 +712,31 @@ class IncidentEngine:
             silence=silence,
             escalation_level=min((m.escalation_level for m in open_members), default=0),
             escalated_to=self._escalated_to(1),
-            members=[
-                Member(
-                    m.subject_display,
-                    _status(m.state),
-                    m.count,
-                )
-                for m in ordered
-            ]
-            if len(ordered) > 1
-            else (),
+            members=[self._member(m) for m in ordered] if len(ordered) > 1 else (),
             profile_failing=cause_counts,
             can_retest=lead.subject_kind is SubjectKind.MAILBOX
             and lead.error_code != Cause.APPROVAL_PENDING.value,
         )
 
+    def _member(self, incident: Incident) -> Member:
+        """A group card's line for one incident, made once per incident version: a busy
+        group's card lists thousands, and most did not change since the last update."""
+        key = (incident.id, incident.version)
+        member = self._members.get(key) or self._members_before.get(key)
+        if member is None:
+            member = Member(incident.subject_display, _status(incident.state), incident.count)
+        self._members[key] = member
+        return member
+
     async def _render(self, location: CardLocation, key: str) -> Card:
-        members = await self._store.incidents.on_card(self.environment, key, location)
+        members = await self._on_card(location, key)
         silences = await self._silences()
         held = 0
         if members and members[0].subject_kind is SubjectKind.PROFILE:
             profile = members[0].subject_id
             held = sum(
                 1
-                for i in await self._store.incidents.open(environment=self.environment)
+                for i in await self.open_incidents()
                 if i.subject_kind is SubjectKind.MAILBOX and profile_of(i) == profile
             )
         view = self.view(members, silences=silences)
@@ -843,6 +911,10 @@ class IncidentEngine:
         return ActionResult(card, None, applied)
 
 
+def _has_card(members: Iterable[Incident]) -> bool:
+    return any(m.card is not None for m in members)
+
+
 def _failures(incidents: Iterable[Incident]) -> list[Incident]:
     """The incidents a mailbox's recovery resolves: all but a pending approval."""
     return [i for i in incidents if i.error_code != Cause.APPROVAL_PENDING.value]
@@ -856,8 +928,10 @@ def _cause(row: MailboxSeen, alert: AlertSeen | None) -> tuple[str, str | None]:
     return Cause.STATUS.value, None
 
 
-def _silence_for(incident: Incident, silences: Iterable[Silence]) -> Silence | None:
+def _silence_for(incident: Incident, silences: Sequence[Silence]) -> Silence | None:
     """The silence that lasts longest among those covering the incident."""
+    if not silences:
+        return None
     profile = profile_of(incident)
     covering = [
         s
@@ -873,8 +947,11 @@ def _silence_for(incident: Incident, silences: Iterable[Silence]) -> Silence | N
     return max(covering, key=lambda s: (s.expires_at, str(s.id))) if covering else None
 
 
+_STATUSES: Final = {state: IncidentStatus(state.value) for state in IncidentState}
+
+
 def _status(state: IncidentState) -> IncidentStatus:
-    return IncidentStatus(state.value)
+    return _STATUSES[state]
 
 
 def _with_level(view: IncidentView, level: int, escalated_to: str | None) -> IncidentView:

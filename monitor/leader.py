@@ -172,8 +172,17 @@ class Monitor:
 
     async def _cycle(self, lease: Lease, started: float) -> CycleReport:
         store = self._store
-        open_incidents = await store.incidents.open(environment=self.environment)
-        poll = await self.watcher.poll(store.now(), open_incidents)
+        # The open incidents are read while the watcher reads Dataverse (it needs them only
+        # after its reads).
+        reading = asyncio.ensure_future(self.engine.open_incidents())
+        try:
+            poll = await self.watcher.poll(store.now(), reading)
+            open_incidents = await reading
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(BaseException):
+                    await reading
         await self.guard()
         applied = await self.engine.apply(poll, open_incidents)
         sent = await self.engine.reconcile(guard=self.guard, dirty=applied.dirty)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,6 +40,7 @@ from pydantic import Field
 
 from cards.incidents import Cause
 from dataverse import DataverseClient
+from dataverse.concurrent import both
 from dataverse.models import Alert, DataverseRow, EmailApproval, Mailbox, ServerProfile
 from dataverse.odata import Query, asc, col
 from monitor.config import MonitorConfig
@@ -326,16 +327,15 @@ class Watcher:
     def profile_name(self, profile_id: str) -> str:
         return self._profile_names.get(profile_id, profile_id)
 
-    async def poll(self, now: datetime, open_incidents: Sequence[Incident] = ()) -> Poll:
+    async def poll(
+        self,
+        now: datetime,
+        open_incidents: Sequence[Incident] | Awaitable[Sequence[Incident]] = (),
+    ) -> Poll:
         """Read what changed. `open_incidents` tell which mailboxes have open incidents
         already (their alerts need not be looked up) and which pending approvals to check
-        again. Watermarks move only with `commit(poll)`."""
-        known_failing = {
-            i.subject_id for i in open_incidents if i.subject_kind is SubjectKind.MAILBOX
-        }
-        awaiting = sorted(
-            {i.subject_id for i in open_incidents if i.error_code == Cause.APPROVAL_PENDING.value}
-        )
+        again; an awaitable (the store being read meanwhile) is awaited once the changes
+        are read. Watermarks move only with `commit(poll)`."""
         self._cycle += 1
         config = self._config
         sweep = self._index is None or self._cycle % config.full_sweep_every == 0
@@ -354,7 +354,6 @@ class Watcher:
                 filter=col("modifiedon").ge(mailbox_mark.since),
                 orderby=(asc("modifiedon"), asc("mailboxid")),
             )
-        rows = [row async for row in self._rows(Mailbox, mailbox_query, counter)]
 
         alert_mark = self._marks.get(ALERT_STREAM)
         lookback = now - config.alert_lookback
@@ -366,20 +365,31 @@ class Watcher:
             filter=col("level").ge(WARNING_LEVEL) & col("modifiedon").ge(alert_since),
             orderby=(asc("modifiedon"), asc("tracelogid")),
         )
-        alert_rows = [row async for row in self._rows(TracedAlert, alert_query, counter)]
+        # The two reads do not depend on each other: they go out side by side.
+        rows, alert_rows = await both(
+            self._collect(Mailbox, mailbox_query, counter),
+            self._collect(TracedAlert, alert_query, counter),
+        )
 
-        seen = self._apply_mailboxes(rows, mailbox_mark, sweep)
-        alerts = self._apply_alerts(alert_rows, alert_mark, sweep)
+        # (id, version, modifiedon) of every row, worked out once: the overlap makes a busy
+        # fleet's reads mostly rows already seen, which only these are needed for.
+        mailbox_keys = [(str(r.id), _version(r), _modified(r)) for r in rows]
+        alert_keys = [(str(a.id), m.isoformat(), m) for a in alert_rows for m in (_modified(a),)]
+        seen = self._apply_mailboxes(rows, mailbox_keys, mailbox_mark, sweep)
+        alerts = self._apply_alerts(alert_rows, alert_keys, alert_mark, sweep)
         marks = {
             MAILBOX_STREAM: (mailbox_mark or Mark(_EPOCH)).advance(
-                ((str(r.id), _version(r), _modified(r)) for r in rows), config.overlap, now
+                mailbox_keys, config.overlap, now
             ),
             ALERT_STREAM: (alert_mark or Mark(alert_since)).advance(
-                ((str(a.id), _modified(a).isoformat(), _modified(a)) for a in alert_rows),
-                config.overlap,
-                now,
+                alert_keys, config.overlap, now
             ),
         }
+        if not isinstance(open_incidents, Sequence):
+            open_incidents = await open_incidents
+        mailbox, approval = SubjectKind.MAILBOX, Cause.APPROVAL_PENDING.value
+        known_failing = {i.subject_id for i in open_incidents if i.subject_kind is mailbox}
+        awaiting = sorted({i.subject_id for i in open_incidents if i.error_code == approval})
         missing = [
             m.id
             for m in seen
@@ -467,6 +477,9 @@ class Watcher:
             )
             counter.requests += 1
 
+    async def _collect(self, model: type[R], query: Query, counter: _Counter) -> list[R]:
+        return [row async for row in self._rows(model, query, counter)]
+
     async def _load_marks(self) -> dict[str, Mark]:
         marks: dict[str, Mark] = {}
         for stream in (MAILBOX_STREAM, ALERT_STREAM):
@@ -531,7 +544,11 @@ class Watcher:
     # ---- the fleet index -----------------------------------------------------------------
 
     def _apply_mailboxes(
-        self, rows: list[Mailbox], mark: Mark | None, sweep: bool
+        self,
+        rows: list[Mailbox],
+        keys: list[tuple[str, str, datetime]],
+        mark: Mark | None,
+        sweep: bool,
     ) -> list[MailboxSeen]:
         if sweep:
             self._index = {}
@@ -540,21 +557,20 @@ class Watcher:
         index = self._index
         assert index is not None
         seen_ids = mark.seen if mark is not None and not sweep else {}
-        latest: dict[str, Mailbox] = {}
-        for row in rows:
-            key = str(row.id)
-            if seen_ids.get(key) == _version(row):
+        latest: dict[str, tuple[Mailbox, str]] = {}
+        for row, (key, version, _) in zip(rows, keys, strict=True):
+            if seen_ids.get(key) == version:
                 continue
-            latest[key] = row  # rows come oldest first: the last one wins
+            latest[key] = (row, version)  # rows come oldest first: the last one wins
         out = []
-        for key, row in latest.items():
+        for key, (row, version) in latest.items():
             health = classify(row, self.processing_states)
             profile = None if row.server_profile_id is None else str(row.server_profile_id)
             previous = index.get(key)
             if previous is not None:
                 self._count(previous.profile_id, previous.health, -1)
             display = row.name or row.email_address or key
-            index[key] = _Entry(profile, health, _version(row), display)
+            index[key] = _Entry(profile, health, version, display)
             self._count(profile, health, +1)
             out.append(
                 MailboxSeen(
@@ -583,14 +599,18 @@ class Watcher:
             self._failing[profile] = self._failing.get(profile, 0) + delta
 
     def _apply_alerts(
-        self, rows: list[TracedAlert], mark: Mark | None, sweep: bool
+        self,
+        rows: list[TracedAlert],
+        keys: list[tuple[str, str, datetime]],
+        mark: Mark | None,
+        sweep: bool,
     ) -> list[AlertSeen]:
         seen_ids = mark.seen if mark is not None and not sweep else {}
         out: dict[str, AlertSeen] = {}
-        for row in rows:
+        for row, (key, version, _) in zip(rows, keys, strict=True):
             if row.regarding_id is None or row.trace_code is None:
                 continue
-            if seen_ids.get(str(row.id)) == _modified(row).isoformat():
+            if seen_ids.get(key) == version:
                 continue
             alert = self._alert(row)
             out[alert.id] = alert

@@ -29,7 +29,7 @@ from store.errors import (
     StoreError,
     UnsupportedDatabase,
 )
-from store.incidents import IncidentRepository, SilenceRepository
+from store.incidents import IncidentCache, IncidentRepository, SilenceRepository
 from store.leases import LeaseRepository
 from store.migrate import current_revision, head_revision, upgrade
 from store.models import (
@@ -89,6 +89,7 @@ __all__ = [
     "Decision",
     "IllegalTransition",
     "Incident",
+    "IncidentCache",
     "IncidentChange",
     "IncidentRepository",
     "IncidentState",

@@ -12,15 +12,31 @@ this module stores and answers.
 
 from __future__ import annotations
 
+import os
+import typing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    cast,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.engine import FRESH, NO_SYNC, Database
+from store.engine import NO_SYNC, Database
 from store.errors import IllegalTransition, InvalidInput, NotFound
 from store.models import (
     INCIDENT_TRANSITIONS,
@@ -42,42 +58,72 @@ _RESOLVED = IncidentState.RESOLVED.value
 # Must read exactly like the partial unique index's predicate for ON CONFLICT to use it.
 _OPEN_PREDICATE = "state <> 'resolved'"
 
+_TABLE: Final = typing.cast(Table, IncidentRow.__table__)
+_C: Final = _TABLE.c
+# The id as the database's own text (32 hex digits on SQLite, the dashed form on
+# PostgreSQL): comparing text is much cheaper than building a UUID for every row scanned.
+_TOKEN: Final = cast(_C.id, String).label("token")
+_KINDS: Final = {kind.value: kind for kind in SubjectKind}
+_STATES: Final = {state.value: state for state in IncidentState}
+# Ids per `IN (…)` list: well below SQLite's and asyncpg's bound-parameter limits.
+_IDS_PER_QUERY: Final = 500
 
-def _incident(row: IncidentRow) -> Incident:
+
+def _incident(row: Row[Any]) -> Incident:
+    """A row of the incidents table as an `Incident`."""
+    m = row._mapping
     card = None
-    if (
-        row.card_tenant_id is not None
-        and row.card_conversation_id is not None
-        and row.card_activity_id is not None
-    ):
-        card = CardLocation(
-            ConversationKey(row.card_tenant_id, row.card_conversation_id), row.card_activity_id
-        )
-    acknowledged_by = None
-    if row.acknowledged_by_object_id is not None and row.acknowledged_by_name is not None:
-        acknowledged_by = Person(row.acknowledged_by_object_id, row.acknowledged_by_name)
-    return Incident(
-        id=row.id,
-        environment=row.environment,
-        subject_kind=SubjectKind(row.subject_kind),
-        subject_id=row.subject_id,
-        subject_display=row.subject_display,
-        error_code=row.error_code,
-        error_text=row.error_text,
-        group_key=row.group_key,
-        state=IncidentState(row.state),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        count=row.count,
-        acknowledged_by=acknowledged_by,
-        acknowledged_at=row.acknowledged_at,
-        escalation_level=row.escalation_level,
-        last_notified_at=row.last_notified_at,
-        card=card,
-        silenced_by=row.silenced_by,
-        resolved_at=row.resolved_at,
-        version=row.version,
+    tenant, conversation, activity = (
+        m["card_tenant_id"],
+        m["card_conversation_id"],
+        m["card_activity_id"],
     )
+    if tenant is not None and conversation is not None and activity is not None:
+        card = CardLocation(ConversationKey(tenant, conversation), activity)
+    acknowledged_by = None
+    by_id, by_name = m["acknowledged_by_object_id"], m["acknowledged_by_name"]
+    if by_id is not None and by_name is not None:
+        acknowledged_by = Person(by_id, by_name)
+    return Incident(
+        id=m["id"],
+        environment=m["environment"],
+        subject_kind=_KINDS[m["subject_kind"]],
+        subject_id=m["subject_id"],
+        subject_display=m["subject_display"],
+        error_code=m["error_code"],
+        error_text=m["error_text"],
+        group_key=m["group_key"],
+        state=_STATES[m["state"]],
+        first_seen=m["first_seen"],
+        last_seen=m["last_seen"],
+        count=m["count"],
+        acknowledged_by=acknowledged_by,
+        acknowledged_at=m["acknowledged_at"],
+        escalation_level=m["escalation_level"],
+        last_notified_at=m["last_notified_at"],
+        card=card,
+        silenced_by=m["silenced_by"],
+        resolved_at=m["resolved_at"],
+        version=m["version"],
+    )
+
+
+@dataclass
+class IncidentCache:
+    """The rows one query matched at its last read, by the database's id text, for
+    `IncidentRepository.open_cached` and `on_card_cached`: a later read fetches only the
+    rows whose version moved (every change of an incident raises its version). One cache
+    per query; it is never trusted, only used to skip rows that did not change."""
+
+    rows: dict[str, Incident] = field(default_factory=dict)
+
+
+def _new_ids(count: int) -> list[uuid.UUID]:
+    """`count` random (version 4) UUIDs, as `uuid.uuid4()` makes them, from one read of the
+    system's random source: `uuid4()` reads it once per id, and every read lets other
+    threads take the interpreter lock (a thousand reads per monitor cycle)."""
+    data = os.urandom(16 * count)
+    return [uuid.UUID(bytes=data[at : at + 16], version=4) for at in range(0, 16 * count, 16)]
 
 
 def _sources(target: IncidentState) -> list[str]:
@@ -105,50 +151,24 @@ class IncidentRepository:
         group_key: str | None = None,
     ) -> Observation:
         """Report a failure: open an incident, or count one more sighting of the open one."""
-        now = self._db.now()
-        insert = self._db.insert(IncidentRow).values(
-            id=uuid.uuid4(),
-            environment=environment,
-            subject_kind=SubjectKind(subject_kind).value,
-            subject_id=subject_id,
-            subject_display=subject_display,
-            error_code=error_code,
-            error_text=error_text,
-            group_key=group_key,
-            state=IncidentState.FIRING.value,
-            first_seen=now,
-            last_seen=now,
-            count=1,
-            escalation_level=0,
-            version=1,
+        sighting = Sighting(
+            subject_kind, subject_id, subject_display, error_code, error_text, group_key
         )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["environment", "subject_kind", "subject_id", "error_code"],
-            index_where=text(_OPEN_PREDICATE),
-            set_={
-                "last_seen": insert.excluded.last_seen,
-                "count": IncidentRow.count + 1,
-                "subject_display": insert.excluded.subject_display,
-                "error_text": insert.excluded.error_text,
-                "group_key": insert.excluded.group_key,
-                "version": IncidentRow.version + 1,
-            },
-        ).returning(IncidentRow)
-        async with self._db.write() as session:
-            row = (await session.scalars(upsert, execution_options=FRESH)).one()
-            # An update always leaves count >= 2, so 1 means this statement inserted.
-            return Observation(incident=_incident(row), opened=row.count == 1)
+        (observed,) = await self.observe_many(environment, [sighting])
+        return observed
 
     async def observe_many(
         self, environment: str, sightings: Sequence[Sighting], *, chunk: int = 500
     ) -> list[Observation]:
-        """`observe` for many failures at once: one upsert statement per `chunk` of them
-        (a monitor cycle may see a thousand). Sightings of one key count once; the result
-        follows the order of the first sighting of each key."""
+        """`observe` for many failures at once (a monitor cycle may see a thousand): one
+        transaction per `chunk` of them, each one executemany of a cached upsert statement
+        (SQLAlchemy sends it as multi-row statements). Sightings of one key count once; the
+        result follows the order of the first sighting of each key."""
         unique: dict[tuple[str, str, str], Sighting] = {}
         for sighting in sightings:
+            kind = sighting.subject_kind
             key = (
-                SubjectKind(sighting.subject_kind).value,
+                kind.value if isinstance(kind, SubjectKind) else SubjectKind(kind).value,
                 sighting.subject_id,
                 sighting.error_code,
             )
@@ -156,89 +176,108 @@ class IncidentRepository:
         found: dict[tuple[str, str, str], Observation] = {}
         keys = list(unique)
         now = self._db.now()
+        upsert = self._upsert()
         for start in range(0, len(keys), max(1, chunk)):
             part = keys[start : start + chunk]
-            insert = self._db.insert(IncidentRow).values(
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "environment": environment,
-                        "subject_kind": key[0],
-                        "subject_id": key[1],
-                        "subject_display": unique[key].subject_display,
-                        "error_code": key[2],
-                        "error_text": unique[key].error_text,
-                        "group_key": unique[key].group_key,
-                        "state": IncidentState.FIRING.value,
-                        "first_seen": now,
-                        "last_seen": now,
-                        "count": 1,
-                        "escalation_level": 0,
-                        "version": 1,
-                    }
-                    for key in part
-                ]
-            )
-            upsert = insert.on_conflict_do_update(
-                index_elements=["environment", "subject_kind", "subject_id", "error_code"],
-                index_where=text(_OPEN_PREDICATE),
-                set_={
-                    "last_seen": insert.excluded.last_seen,
-                    "count": IncidentRow.count + 1,
-                    "subject_display": insert.excluded.subject_display,
-                    "error_text": insert.excluded.error_text,
-                    "group_key": insert.excluded.group_key,
-                    "version": IncidentRow.version + 1,
-                },
-            ).returning(IncidentRow)
+            ids = _new_ids(len(part))
+            values = [
+                {
+                    "id": incident_id,
+                    "environment": environment,
+                    "subject_kind": key[0],
+                    "subject_id": key[1],
+                    "subject_display": unique[key].subject_display,
+                    "error_code": key[2],
+                    "error_text": unique[key].error_text,
+                    "group_key": unique[key].group_key,
+                    "state": IncidentState.FIRING.value,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "count": 1,
+                    "escalation_level": 0,
+                    "version": 1,
+                }
+                for key, incident_id in zip(part, ids, strict=True)
+            ]
             async with self._db.write() as session:
-                for row in await session.scalars(upsert, execution_options=FRESH):
-                    key = (row.subject_kind, row.subject_id, row.error_code)
-                    found[key] = Observation(incident=_incident(row), opened=row.count == 1)
+                for row in await session.execute(upsert, values):
+                    incident = _incident(row)
+                    key = (incident.subject_kind.value, incident.subject_id, incident.error_code)
+                    # An update always leaves count >= 2, so 1 means this statement inserted.
+                    found[key] = Observation(incident=incident, opened=incident.count == 1)
         return [found[key] for key in keys]
 
+    def _upsert(self) -> Any:
+        insert = self._db.insert(_TABLE)
+        return insert.on_conflict_do_update(
+            index_elements=["environment", "subject_kind", "subject_id", "error_code"],
+            index_where=text(_OPEN_PREDICATE),
+            set_={
+                "last_seen": insert.excluded.last_seen,
+                "count": _C.count + 1,
+                "subject_display": insert.excluded.subject_display,
+                "error_text": insert.excluded.error_text,
+                "group_key": insert.excluded.group_key,
+                "version": _C.version + 1,
+            },
+        ).returning(*_C)
+
     async def get(self, incident_id: uuid.UUID) -> Incident | None:
-        async with self._db.read() as session:
-            row = await session.get(IncidentRow, incident_id)
-            return None if row is None else _incident(row)
+        found = await self._list([_C.id == incident_id])
+        return found[0] if found else None
 
     async def find_open(
         self, environment: str, subject_kind: SubjectKind, subject_id: str, error_code: str
     ) -> Incident | None:
-        query = select(IncidentRow).where(
-            IncidentRow.environment == environment,
-            IncidentRow.subject_kind == SubjectKind(subject_kind).value,
-            IncidentRow.subject_id == subject_id,
-            IncidentRow.error_code == error_code,
-            IncidentRow.state != _RESOLVED,
+        found = await self._list(
+            [
+                _C.environment == environment,
+                _C.subject_kind == SubjectKind(subject_kind).value,
+                _C.subject_id == subject_id,
+                _C.error_code == error_code,
+                _C.state != _RESOLVED,
+            ]
         )
-        found = await self._list(query)
         return found[0] if found else None
 
     async def open(
         self, *, environment: str | None = None, group_key: str | None = None
     ) -> list[Incident]:
         """Open (firing or acknowledged) incidents, oldest first."""
-        query = select(IncidentRow).where(IncidentRow.state != _RESOLVED)
-        if environment is not None:
-            query = query.where(IncidentRow.environment == environment)
-        if group_key is not None:
-            query = query.where(IncidentRow.group_key == group_key)
-        return await self._list(query)
+        return await self._list(_open(environment, group_key))
+
+    async def open_cached(self, environment: str, cache: IncidentCache) -> list[Incident]:
+        """`open(environment=…)`, reading in full only the rows that are not in `cache` at
+        their current version (a monitor cycle reads the open incidents twice; thousands
+        may be open and few change)."""
+        return await self._cached(_open(environment, None), cache)
 
     async def on_card(
         self, environment: str, group_key: str, card: CardLocation
     ) -> list[Incident]:
         """Every incident of the group whose card is at `card`, open or resolved, oldest
         first: what a grouped card lists (the group key keeps the lookup on its index)."""
-        query = select(IncidentRow).where(
-            IncidentRow.environment == environment,
-            IncidentRow.group_key == group_key,
-            IncidentRow.card_tenant_id == card.conversation.tenant_id,
-            IncidentRow.card_conversation_id == card.conversation.conversation_id,
-            IncidentRow.card_activity_id == card.activity_id,
-        )
-        return await self._list(query)
+        return await self._list(_on_card(environment, group_key, card))
+
+    async def on_card_cached(
+        self,
+        environment: str,
+        group_key: str,
+        card: CardLocation,
+        cache: IncidentCache,
+        *,
+        shared: IncidentCache | None = None,
+    ) -> list[Incident]:
+        """`on_card`, reading in full only the rows not in `cache` (nor in `shared`, e.g.
+        the open incidents' cache) at their current version."""
+        return await self._cached(_on_card(environment, group_key, card), cache, shared)
+
+    def remember(self, cache: IncidentCache, incidents: Iterable[Incident]) -> None:
+        """Put incidents the caller already has (from a write's result) into `cache`, so that
+        the next cached read need not fetch them again while their version stands."""
+        token: Any = str if self._db.dialect == "postgresql" else attrgetter("hex")
+        for incident in incidents:
+            cache.rows[token(incident.id)] = incident
 
     async def acknowledge(self, incident_id: uuid.UUID, *, by: Person) -> IncidentChange:
         """firing → acknowledged, once; a late or second click gets `applied=False`."""
@@ -256,6 +295,24 @@ class IncidentRepository:
             incident_id, IncidentState.RESOLVED, resolved_at=self._db.now()
         )
 
+    async def resolve_many(self, incident_ids: Sequence[uuid.UUID]) -> list[Incident]:
+        """`resolve` for many incidents (one statement per few hundred): returns those this
+        call resolved; one already resolved, or resolved meanwhile by another replica, is
+        not among them."""
+        conditions = [_C.state.in_(_sources(IncidentState.RESOLVED))]
+        moved: list[Incident] = []
+        ids = list(dict.fromkeys(incident_ids))
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            async with self._db.write() as session:
+                moved += await _move(
+                    session,
+                    [_C.id.in_(part), *conditions],
+                    state=_RESOLVED,
+                    resolved_at=self._db.now(),
+                )
+        return moved
+
     async def resolve_subject(
         self, environment: str, subject_kind: SubjectKind, subject_id: str
     ) -> list[Incident]:
@@ -265,10 +322,10 @@ class IncidentRepository:
         that runs the same call at the same time gets none of them.
         """
         conditions = [
-            IncidentRow.environment == environment,
-            IncidentRow.subject_kind == SubjectKind(subject_kind).value,
-            IncidentRow.subject_id == subject_id,
-            IncidentRow.state.in_(_sources(IncidentState.RESOLVED)),
+            _C.environment == environment,
+            _C.subject_kind == SubjectKind(subject_kind).value,
+            _C.subject_id == subject_id,
+            _C.state.in_(_sources(IncidentState.RESOLVED)),
         ]
         async with self._db.write() as session:
             return await _move(session, conditions, state=_RESOLVED, resolved_at=self._db.now())
@@ -276,9 +333,9 @@ class IncidentRepository:
     async def escalate(self, incident_id: uuid.UUID, *, from_level: int) -> IncidentChange:
         """Raise the escalation level of a firing incident from `from_level`, once."""
         conditions = [
-            IncidentRow.id == incident_id,
-            IncidentRow.state == IncidentState.FIRING.value,
-            IncidentRow.escalation_level == from_level,
+            _C.id == incident_id,
+            _C.state == IncidentState.FIRING.value,
+            _C.escalation_level == from_level,
         ]
         return await self._change(
             incident_id,
@@ -302,15 +359,18 @@ class IncidentRepository:
                 card_conversation_id=card.conversation.conversation_id,
                 card_activity_id=card.activity_id,
             )
-        return (
-            await self._change(incident_id, [IncidentRow.id == incident_id], **values)
-        ).incident
+        return (await self._change(incident_id, [_C.id == incident_id], **values)).incident
 
     async def record_notifications(
-        self, incident_ids: Sequence[uuid.UUID], *, card: CardLocation | None = None
+        self,
+        incident_ids: Sequence[uuid.UUID],
+        *,
+        card: CardLocation | None = None,
+        cache: IncidentCache | None = None,
     ) -> int:
         """`record_notification` for many incidents in one statement (a grouped card);
-        returns how many rows it updated."""
+        returns how many rows it updated. With `cache`, the updated rows go into it
+        (`remember`)."""
         if not incident_ids:
             return 0
         values: dict[str, Any] = {"last_notified_at": self._db.now()}
@@ -321,7 +381,9 @@ class IncidentRepository:
                 card_activity_id=card.activity_id,
             )
         async with self._db.write() as session:
-            moved = await _move(session, [IncidentRow.id.in_(list(incident_ids))], **values)
+            moved = await _move(session, [_C.id.in_(list(incident_ids))], **values)
+        if cache is not None:
+            self.remember(cache, moved)
         return len(moved)
 
     async def set_silenced_by(
@@ -332,15 +394,13 @@ class IncidentRepository:
         Raises:
             NotFound: no such incident.
         """
-        change = await self._change(
-            incident_id, [IncidentRow.id == incident_id], silenced_by=silence_id
-        )
+        change = await self._change(incident_id, [_C.id == incident_id], silenced_by=silence_id)
         return change.incident
 
     async def _transition(
         self, incident_id: uuid.UUID, target: IncidentState, **values: Any
     ) -> IncidentChange:
-        conditions = [IncidentRow.id == incident_id, IncidentRow.state.in_(_sources(target))]
+        conditions = [_C.id == incident_id, _C.state.in_(_sources(target))]
         return await self._change(incident_id, conditions, state=target.value, **values)
 
     async def _change(
@@ -353,28 +413,78 @@ class IncidentRepository:
             moved = await _move(session, conditions, **values)
             if moved:
                 return IncidentChange(applied=True, incident=moved[0])
-            row = await session.get(IncidentRow, incident_id)
+            row = (await session.execute(select(*_C).where(_C.id == incident_id))).first()
             if row is None:
                 raise NotFound("incident", incident_id)
             return IncidentChange(applied=False, incident=_incident(row))
 
-    async def _list(self, query: Select[IncidentRow]) -> list[Incident]:
+    async def _list(self, conditions: list[ColumnElement[bool]]) -> list[Incident]:
+        query = select(*_C).where(*conditions).order_by(_C.first_seen, _C.id)
         async with self._db.read() as session:
-            rows = await session.scalars(query.order_by(IncidentRow.first_seen, IncidentRow.id))
-            return [_incident(row) for row in rows]
+            return [_incident(row) for row in (await session.execute(query)).all()]
+
+    async def _cached(
+        self,
+        conditions: list[ColumnElement[bool]],
+        cache: IncidentCache,
+        shared: IncidentCache | None = None,
+    ) -> list[Incident]:
+        """What `_list(conditions)` returns, in its order: first the id and version of every
+        matching row, then in full the rows `cache` (or `shared`) lacks at that version. In
+        one read transaction: one snapshot on SQLite; on PostgreSQL (read committed) a row
+        fetched in full may be newer than the scan, and one that stopped matching meanwhile
+        is left out."""
+        scan = select(_TOKEN, _C.version).where(*conditions).order_by(_C.first_seen, _C.id)
+        known = cache.rows
+        also = {} if shared is None else shared.rows
+        rows: dict[str, Incident] = {}
+        order: list[str] = []
+        async with self._db.read() as session:
+            stale: list[str] = []
+            for token, version in await session.execute(scan):
+                order.append(token)
+                incident = known.get(token) or also.get(token)
+                if incident is not None and incident.version == version:
+                    rows[token] = incident
+                else:
+                    stale.append(token)
+            for start in range(0, len(stale), _IDS_PER_QUERY):
+                ids = [uuid.UUID(token) for token in stale[start : start + _IDS_PER_QUERY]]
+                fetch = select(_TOKEN, *_C).where(_C.id.in_(ids), *conditions)
+                for row in (await session.execute(fetch)).all():
+                    rows[row._mapping["token"]] = _incident(row)
+        # Replaced whole, not updated in place: a read running at the same time on the same
+        # cache then leaves one consistent result or the other, each checked next time.
+        cache.rows = rows
+        return [found for token in order if (found := rows.get(token)) is not None]
+
+
+def _open(environment: str | None, group_key: str | None) -> list[ColumnElement[bool]]:
+    conditions = [_C.state != _RESOLVED]
+    if environment is not None:
+        conditions.append(_C.environment == environment)
+    if group_key is not None:
+        conditions.append(_C.group_key == group_key)
+    return conditions
+
+
+def _on_card(environment: str, group_key: str, card: CardLocation) -> list[ColumnElement[bool]]:
+    return [
+        _C.environment == environment,
+        _C.group_key == group_key,
+        _C.card_tenant_id == card.conversation.tenant_id,
+        _C.card_conversation_id == card.conversation.conversation_id,
+        _C.card_activity_id == card.activity_id,
+    ]
 
 
 async def _move(
     session: AsyncSession, conditions: list[ColumnElement[bool]], **values: Any
 ) -> list[Incident]:
     statement = (
-        update(IncidentRow)
-        .where(*conditions)
-        .values(version=IncidentRow.version + 1, **values)
-        .returning(IncidentRow)
+        update(_TABLE).where(*conditions).values(version=_C.version + 1, **values).returning(*_C)
     )
-    rows = await session.scalars(statement, execution_options={**NO_SYNC, **FRESH})
-    return [_incident(row) for row in rows]
+    return [_incident(row) for row in await session.execute(statement)]
 
 
 def _silence(row: SilenceRow) -> Silence:

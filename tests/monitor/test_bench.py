@@ -1,5 +1,6 @@
 """`mailops bench monitor`, small: a quiet cycle is two requests, a busy one too, and a
-change reaches the channel within the poll interval plus a second."""
+change reaches the channel within the poll interval plus a second, on a quiet fleet and
+while a share of the fleet changes every interval."""
 
 from __future__ import annotations
 
@@ -36,6 +37,21 @@ def test_a_small_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["changing"]["changed_mailboxes"] == [6, 6]
     (latency,) = result["latency"]
     assert latency["samples"] == 2 and latency["within_interval_plus_1s"]
+    (churn,) = result["latency_under_churn"]
+    assert churn["samples"] == 2 and churn["within_interval_plus_1s"]
+    assert churn["interval_s"] == 0.5 and churn["mailboxes_changed_per_interval"] == 6
+    assert churn["cycles"] >= 1 and churn["opened_per_cycle"]["max"] >= 1
+    assert churn["open_incidents_after"] > 0
+
+
+def test_churn_latency_can_be_left_out(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["monitor", "--sizes", "100", "--cycles", "1", "--samples", "0", "--no-churn-latency"]
+    )
+
+    assert code == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["latency_under_churn"] == []
 
 
 def test_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
