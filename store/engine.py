@@ -9,13 +9,14 @@ instead of failing on a read-to-write lock upgrade. PostgreSQL serves several re
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, CursorResult, Result, event, func, select
+from sqlalchemy import Connection, CursorResult, Result, Table, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -110,6 +111,23 @@ def make_engine(
     )
 
 
+def _use_wal(cursor: Any, busy_timeout_s: float) -> None:
+    """Switch the file to WAL (it stays so). Switching needs the file to itself, and SQLite
+    answers "database is locked" at once, without the busy timeout, while another
+    connection holds it: several processes opening a new database together meet exactly
+    that. Asked again until the file is in WAL (someone else may have switched it)."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        # Only a connection's first moments on a new file; a short blocking wait.
+        time.sleep(0.02)
+
+
 def _sqlite_engine(url: URL, *, busy_timeout_s: float, echo: bool) -> AsyncEngine:
     in_memory = _sqlite_in_memory(url)
     if not in_memory and url.database and not url.database.startswith("file:"):
@@ -126,7 +144,7 @@ def _sqlite_engine(url: URL, *, busy_timeout_s: float, echo: bool) -> AsyncEngin
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor, busy_timeout_s)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -215,8 +233,9 @@ class Database:
         async with self._writers() as session, session.begin():
             yield session
 
-    def insert(self, entity: type[Base]) -> UpsertInsert:
-        """An INSERT that knows this database's ON CONFLICT clause."""
+    def insert(self, entity: type[Base] | Table) -> UpsertInsert:
+        """An INSERT that knows this database's ON CONFLICT clause (a mapped class goes
+        through the ORM; a table is plain Core, without the ORM's bookkeeping per row)."""
         if self.dialect == "postgresql":
             return postgresql.insert(entity)
         return sqlite.insert(entity)
