@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from dialogs.router import Router
 from dialogs.turn import Caller, Card, CardAction, Conversation, ConversationKind
 from tests.simharness import RunningSim
+
+# The contoso fixture's server profiles (sim/fixtures/contoso.yaml).
+EXO: Final = "e5000000-0000-4000-8000-000000000001"  # Microsoft Exchange Online (default)
+ONPREM: Final = "e5000000-0000-4000-8000-000000000002"  # Contoso Exchange (on-premises)
+CHINA_EWS: Final = "https://partner.outlook.cn/EWS/Exchange.asmx"  # Exchange in China
 
 
 @dataclass

@@ -13,15 +13,12 @@ import pytest
 from dialogs.router import Router
 from store import AuditEntry, AuditResult, Store
 from tests.cards.checks import check_card
-from tests.dialogs.kit import text_of
+from tests.dialogs.kit import CHINA_EWS, EXO, ONPREM, text_of
 from tests.dialogs.routing_kit import say, turn_of
 from tests.simharness import RunningSim
 
 ORG: Final = "0a000000-0000-4000-8000-000000000001"
-EXO: Final = "e5000000-0000-4000-8000-000000000001"  # Microsoft Exchange Online (default)
-ONPREM: Final = "e5000000-0000-4000-8000-000000000002"  # Contoso Exchange (on-premises)
 ONPREM_NAME: Final = '"Contoso Exchange (on-premises)"'
-CHINA_EWS: Final = "https://partner.outlook.cn/EWS/Exchange.asmx"
 ONPREM_EWS: Final = "https://mail.contoso.com/EWS/Exchange.asmx"
 ROLE: Final = "delegatedmailboxapproverrole"
 SET_DEFAULTS: Final = f"set default email settings outgoing outlook profile {ONPREM_NAME}"

@@ -15,11 +15,10 @@ import pytest
 from dialogs.router import Router
 from tests.cards.checks import check_card
 from tests.dataverse.opskit import patches_of, set_row
-from tests.dialogs.kit import click, say, text_of
+from tests.dialogs.kit import ONPREM, click, say, text_of
 from tests.simharness import RunningSim
 
 ONLINE = "e5000000-0000-4000-8000-000000000001"  # "Microsoft Exchange Online", the default
-ONPREM = "e5000000-0000-4000-8000-000000000002"  # "Contoso Exchange (on-premises)"
 ORG = "0a000000-0000-4000-8000-000000000001"
 BATCH = r"^POST /api/data/v9\.2/\$batch"
 

@@ -17,11 +17,9 @@ import pytest
 from dataverse import DataverseClient, ops
 from dialogs.router import Router
 from tests.cards.checks import check_card
-from tests.dialogs.kit import click, say, text_of
+from tests.dialogs.kit import EXO, ONPREM, click, say, text_of
 from tests.simharness import RunningSim
 
-EXO: Final = "e5000000-0000-4000-8000-000000000001"
-ONPREM: Final = "e5000000-0000-4000-8000-000000000002"
 ALICE_USER: Final = "5e000000-0000-4000-8000-000000000009"
 SET_DEFAULTS: Final = (
     "set default email settings incoming server-side sync outgoing outlook "

@@ -17,15 +17,12 @@ import pytest
 from dataverse import DataverseClient, ops
 from dialogs.router import Router
 from tests.cards.checks import check_card
-from tests.dialogs.kit import click, say, text_of
+from tests.dialogs.kit import CHINA_EWS, EXO, ONPREM, click, say, text_of
 from tests.simharness import RunningSim
 
-EXO: Final = "e5000000-0000-4000-8000-000000000001"  # Microsoft Exchange Online (default)
-ONPREM: Final = "e5000000-0000-4000-8000-000000000002"  # Contoso Exchange (on-premises)
 OTTO: Final = "3b000000-0000-4000-8000-00000000000c"
 OLGA: Final = "3b000000-0000-4000-8000-00000000000d"
 TEST_ONPREM: Final = 'test all mailboxes in profile "Contoso Exchange (on-premises)"'
-CHINA_EWS: Final = "https://partner.outlook.cn/EWS/Exchange.asmx"
 
 
 def _rows(sim: RunningSim, entity_set: str) -> list[dict[str, Any]]:
