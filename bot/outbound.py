@@ -146,6 +146,7 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         if self._session is not None:
             await self._session.close()
             self._session = None
+            await asyncio.sleep(0)  # the sockets close on the loop's next turn: give it
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -15,6 +15,7 @@ went out is a `ReadError` or `RemoteProtocolError`. (httpx-aiohttp 0.2.0 maps ev
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 from typing import Final
@@ -115,6 +116,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+            # Closing a connection schedules the socket's own close for the loop's next
+            # turn; give it that turn, so that a loop ending right after this (a test's,
+            # a process's) does not leave open sockets behind.
+            await asyncio.sleep(0)
 
 
 def network_transport(
