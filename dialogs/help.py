@@ -10,7 +10,7 @@ role, the default profile itself. `help <command>` shows that command's usages a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from cards.common import Card
 from cards.help import HelpEntry, help_card, own_mailbox_only
@@ -29,9 +29,6 @@ from permissions import (
     Target,
     decide,
 )
-
-A = TypeVar("A")
-B = TypeVar("B")
 
 _ROLE_ACTIONS = frozenset({Action.ASSIGN_DELEGATED_APPROVER, Action.REMOVE_DELEGATED_APPROVER})
 
