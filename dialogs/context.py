@@ -11,19 +11,16 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from cards.i18n import Strings, translator
 from dataverse.client import DataverseClient
 from dataverse.graph import GraphClient
 from dataverse.models import OrgEmailSettings, ServerProfile
 from dialogs.errors import UnknownEnvironmentError
+from dialogs.incidents import IncidentActions
 from dialogs.turn import Messenger, Turn
 from permissions import Actor, Deployment, Environment, FactsCache
-from store import Store
-
-if TYPE_CHECKING:  # the monitor is started by the host; the dialogs only call its engine
-    from monitor import IncidentEngine, OnCallSchedule
+from store import OnCallSchedule, Store
 
 PROFILES_TTL_S = 60.0  # profiles change rarely; their servertype decides approvals
 
@@ -87,7 +84,7 @@ class Services:
     approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
     # Issue 6: the incident engines of the running monitors, by environment name (the
     # incident card's buttons), and who is on call (`who is on call`, MAILOPS_ONCALL).
-    incidents: Mapping[str, IncidentEngine] = field(default_factory=dict)
+    incidents: Mapping[str, IncidentActions] = field(default_factory=dict)
     on_call: OnCallSchedule | None = None
 
     @property

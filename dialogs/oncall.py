@@ -9,8 +9,9 @@
 - `who is on call`: from the configured schedule (`MAILOPS_ONCALL`: a fixed list), the
   person on call now and the escalation order. Anyone may ask.
 - The incident card's buttons (`incident.ack`, `incident.retest`, `incident.silence`,
-  `incident.open`) go to the monitor's `IncidentEngine` and are answered with the card as it
-  is now. The card is signed for the conversation it was posted in, so only people in that
+  `incident.open`) go to the monitor's `IncidentEngine` (seen through
+  `dialogs.incidents.IncidentActions`) and are answered with the card as it is now. The
+  card is signed for the conversation it was posted in, so only people in that
   conversation (the on-call channel) can click; acknowledging and silencing are on-call
   duties and need no Dataverse role. Re-test runs Test & Enable as the clicker
   (`CallerObjectId`), so Dataverse checks their privileges; Open status shows the mailbox's
@@ -34,10 +35,10 @@ from dialogs.approvals import remember
 from dialogs.commands import CommandKind, SetOnCallChannel, WhoIsOnCall
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
+from dialogs.incidents import IncidentActions
 from dialogs.router import Router
-from monitor import IncidentEngine, InvalidSilence, UnknownIncident, escalation_order
 from permissions.identifiers import SYSTEM_ADMINISTRATOR_NAME, SYSTEM_ADMINISTRATOR_TEMPLATE
-from store import Person, SubjectKind
+from store import InvalidSilence, Person, SubjectKind, UnknownIncident, escalation_order
 
 T = TypeVar("T")
 
@@ -150,7 +151,7 @@ def _incident_id(data: dict[str, Any]) -> uuid.UUID:
         raise StaleCardError from None
 
 
-def _engine(ctx: Ctx) -> IncidentEngine:
+def _engine(ctx: Ctx) -> IncidentActions:
     engines = ctx.services.incidents
     engine = engines.get(ctx.env.name) or next(iter(engines.values()), None)
     if engine is None:  # the monitor is off in this process: the card is not ours to answer
@@ -158,7 +159,7 @@ def _engine(ctx: Ctx) -> IncidentEngine:
     return engine
 
 
-async def _engine_for(ctx: Ctx, incident_id: uuid.UUID) -> IncidentEngine:
+async def _engine_for(ctx: Ctx, incident_id: uuid.UUID) -> IncidentActions:
     """The engine of the incident's environment (the card carries only the incident id)."""
     store = ctx.services.store
     incident = None if store is None else await store.incidents.get(incident_id)

@@ -6,7 +6,7 @@
 | `incidents` | dedupe, group, acknowledge, escalate, remind, inhibit, silence, resolve |
 | `leader` | `Monitor`: the per-environment loop under a leader lease with a fencing token |
 | `notifier` | the `Notifier` seam the bot implements with proactive messages |
-| `oncall` | fixed lists and rotations; `who_is_on_call` |
+| `store.oncall` | fixed lists and rotations; `who_is_on_call` (re-exported here) |
 | `digest` | the daily digest |
 | `config` | `MonitorConfig` |
 
@@ -28,7 +28,11 @@ from monitor.errors import (
 from monitor.incidents import ActionResult, Applied, IncidentEngine, Reconciled, group_key
 from monitor.leader import CycleReport, LeaseLost, Monitor, default_holder
 from monitor.notifier import Audience, Notifier
-from monitor.oncall import (
+from monitor.watcher import Health, Mark, Poll, Watcher, classify
+
+# The on-call schedule lives in `store.oncall` (the dialogs read it too and may not import
+# the monitor); re-exported so that `from monitor import FixedList, …` keeps working.
+from store import (
     FixedList,
     Handover,
     OnCallSchedule,
@@ -37,7 +41,6 @@ from monitor.oncall import (
     escalation_order,
     who_is_on_call,
 )
-from monitor.watcher import Health, Mark, Poll, Watcher, classify
 
 __all__ = [
     "DEFAULT_INTERVAL",

@@ -2,12 +2,25 @@
 
 MonitorError
 ├── NoConversation            the audience has no Teams conversation yet
-├── UnknownIncident           no incident with that id (a stale card)
-├── InvalidSilence            no reason, or a duration that is not positive
 └── SilenceNeedsConfirmation  the silence covers more than one profile; ask first
+
+The incident engine also raises `UnknownIncident` (no incident with that id: a stale card)
+and `InvalidSilence` (no reason, or a duration out of range). They are `StoreError`s,
+defined in `store.errors` so that the dialogs can catch them without importing the monitor,
+and re-exported here.
 """
 
 from __future__ import annotations
+
+from store import InvalidSilence, UnknownIncident
+
+__all__ = [
+    "InvalidSilence",
+    "MonitorError",
+    "NoConversation",
+    "SilenceNeedsConfirmation",
+    "UnknownIncident",
+]
 
 
 class MonitorError(Exception):
@@ -16,14 +29,6 @@ class MonitorError(Exception):
 
 class NoConversation(MonitorError):
     """The audience has no conversation yet (nobody said `set on-call channel here`)."""
-
-
-class UnknownIncident(MonitorError):
-    """No incident has the id a card sent (a card from another database, or garbage)."""
-
-
-class InvalidSilence(MonitorError):
-    """A silence without a reason, or with a duration that is not positive."""
 
 
 class SilenceNeedsConfirmation(MonitorError):

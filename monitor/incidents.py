@@ -56,7 +56,6 @@ from monitor.errors import (
     UnknownIncident,
 )
 from monitor.notifier import Audience, Notifier
-from monitor.oncall import OnCallSchedule, Responder, escalation_order
 from monitor.watcher import AlertSeen, Health, MailboxSeen, Poll
 from store import (
     CardLocation,
@@ -64,12 +63,15 @@ from store import (
     IncidentCache,
     IncidentState,
     InvalidInput,
+    OnCallSchedule,
     Person,
+    Responder,
     Sighting,
     Silence,
     SilenceScope,
     Store,
     SubjectKind,
+    escalation_order,
 )
 
 log = logging.getLogger(__name__)

@@ -33,9 +33,8 @@ from monitor.config import MonitorConfig
 from monitor.digest import DigestSender
 from monitor.incidents import IncidentEngine
 from monitor.notifier import Notifier
-from monitor.oncall import OnCallSchedule
 from monitor.watcher import Watcher
-from store import Lease, Store, StoreError
+from store import Lease, OnCallSchedule, Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from monitor.errors import NoConversation
-from monitor.oncall import Responder
-from store import APPROVERS, ON_CALL, CardLocation
+from store import APPROVERS, ON_CALL, CardLocation, Responder
 
 __all__ = ["Audience", "NoConversation", "Notifier"]
 

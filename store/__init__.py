@@ -4,6 +4,10 @@
 conversation references, approval requests, the audit log, and for the monitor incidents,
 silences, watermarks and leader leases. Callers get frozen dataclasses (`store.models`),
 never ORM rows. This package imports nothing else of the project.
+
+Two things here are not persisted but shared by the monitor and the dialogs (which may not
+import the monitor): the on-call schedule (`store.oncall`), and the errors of the incident
+card's buttons (`UnknownIncident`, `InvalidSilence`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from store.errors import (
     AlreadyUndone,
     IllegalTransition,
     InvalidInput,
+    InvalidSilence,
     NotFound,
     StaleVersion,
     StoreError,
+    UnknownIncident,
     UnsupportedDatabase,
 )
 from store.incidents import IncidentCache, IncidentRepository, SilenceRepository
@@ -61,6 +67,15 @@ from store.models import (
     approval_transition,
     incident_transition,
 )
+from store.oncall import (
+    FixedList,
+    Handover,
+    OnCallSchedule,
+    Responder,
+    Rotation,
+    escalation_order,
+    who_is_on_call,
+)
 from store.store import Store
 from store.watermarks import WatermarkRepository
 
@@ -87,6 +102,8 @@ __all__ = [
     "ConversationRef",
     "ConversationRepository",
     "Decision",
+    "FixedList",
+    "Handover",
     "IllegalTransition",
     "Incident",
     "IncidentCache",
@@ -94,11 +111,15 @@ __all__ = [
     "IncidentRepository",
     "IncidentState",
     "InvalidInput",
+    "InvalidSilence",
     "Lease",
     "LeaseRepository",
     "NotFound",
     "Observation",
+    "OnCallSchedule",
     "Person",
+    "Responder",
+    "Rotation",
     "Sighting",
     "Silence",
     "SilenceRepository",
@@ -108,11 +129,13 @@ __all__ = [
     "StoreError",
     "SubjectKind",
     "Target",
+    "UnknownIncident",
     "UnsupportedDatabase",
     "Watermark",
     "WatermarkRepository",
     "approval_transition",
     "current_revision",
+    "escalation_order",
     "head_revision",
     "incident_transition",
     "make_engine",
@@ -120,4 +143,5 @@ __all__ = [
     "normalize_url",
     "system_clock",
     "upgrade",
+    "who_is_on_call",
 ]

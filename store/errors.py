@@ -8,10 +8,16 @@ Every exception this package raises on purpose is a `StoreError`::
     ├── NotFound                    no row with that id
     ├── IllegalTransition           a state machine move that the machine does not allow
     ├── StaleVersion                optimistic concurrency: the row changed since it was read
-    └── AlreadyUndone               an audit entry already has a successful undo
+    ├── AlreadyUndone               an audit entry already has a successful undo
+    ├── UnknownIncident             no incident with that id (a stale card)
+    └── InvalidSilence              no reason, or a duration out of range
 
 Lost races are not errors: `ApprovalRepository.decide` and the incident and lease methods
 return who won; these exceptions are for moves that can never succeed.
+
+`UnknownIncident` and `InvalidSilence` are raised by the monitor's incident engine, not by
+this package: they are defined here because the dialogs catch them (the incident card's
+buttons) and may not import the monitor. `monitor` re-exports both.
 """
 
 from __future__ import annotations
@@ -77,3 +83,11 @@ class AlreadyUndone(StoreError):
         self.entry_id = entry_id
         self.undone_by = undone_by
         super().__init__(f"audit entry {entry_id} was already undone by entry {undone_by}")
+
+
+class UnknownIncident(StoreError):
+    """No incident has the id a card sent (a card from another database, or garbage)."""
+
+
+class InvalidSilence(StoreError):
+    """A silence without a reason, or with a duration that is not positive or too long."""

@@ -3,6 +3,10 @@
 `who_is_on_call(schedule, at)` and `escalation_order(schedule, at)` are pure functions of
 the schedule and a time, so that `who is on call` in chat, the incident card's mention and
 the escalation agree, and tests need no clock.
+
+Nothing here is persisted. It lives in `store` because both the monitor (mentions,
+escalation) and the dialogs (`who is on call`) read the same schedule, the dialogs may not
+import the monitor, and the schedule is plain data over the store's `Person`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
-from store import InvalidInput, Person
+from store.errors import InvalidInput
+from store.models import Person
 
 
 @dataclass(frozen=True, slots=True)
