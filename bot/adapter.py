@@ -7,15 +7,16 @@ authentication and keeps those clients per (app id, service URL, audience), whic
 the stock path would produce anyway, so behaviour is unchanged and the per-turn cost goes.
 
 Each cached connector client also gets two changes to how it sends a reply (measured in
-BENCHMARKS.md, "turns"): `_CardSerializer` spares msrest its two walks over the card, and
-`bot.outbound` sends on the event loop instead of a requests worker thread.
+BENCHMARKS.md, "turns"): `bot.serializer` writes the activity's JSON without msrest's
+generic walks, and `bot.outbound` sends on the event loop instead of a requests worker
+thread.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from types import SimpleNamespace
-from typing import Any, Final
+from typing import Any
 
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -32,11 +33,10 @@ from botframework.connector.auth import (
 )
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
 from botframework.connector.skills import BotFrameworkClient
-from msrest import Serializer
 
 from bot.config import Settings
-from bot.messages import HandedOverCard
 from bot.outbound import send_on_event_loop
+from bot.serializer import ReplySerializer
 
 _MAX_CACHED = 64  # service URLs are few (one per Teams region); bound it anyway
 
@@ -68,58 +68,9 @@ class _LruCache:
         return items
 
 
-_JSON_SCALARS: Final = (str, int, float, bool, type(None))
-
-
-def _plain_json(value: object) -> bool:
-    """Whether `value` is made of dicts with str keys, lists and JSON scalars only."""
-    if type(value) is HandedOverCard:
-        return True  # built from a `Card`: JSON values only (see HandedOverCard)
-    # exact types: msrest may serialize subclasses differently
-    if type(value) is dict:
-        return all(type(k) is str and _plain_json(v) for k, v in value.items())
-    if type(value) is list:
-        return all(_plain_json(v) for v in value)
-    return type(value) in _JSON_SCALARS
-
-
-class _CardSerializer(Serializer):
-    """msrest's Serializer without its two walks over Adaptive Card content.
-
-    `Serializer.body(activity, "Activity")` rebuilds the model (a deserialization pass) and
-    then serializes it; both passes visit every node of each attachment's `content`, an
-    Adaptive Card of a few hundred nodes: about 4 ms per reply, more than the rest of the
-    turn. For content that is already plain JSON, msrest's result is an equal copy of the
-    content, so the content is set aside while msrest serializes the activity and put back
-    into its output. Anything else (models, dates) still goes through msrest.
-    """
-
-    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
-        attachments = data.attachments if isinstance(data, Activity) else None
-        if data_type != "Activity" or not attachments:
-            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
-        held = [a.content if _plain_json(a.content) else None for a in attachments]
-        for attachment, content in zip(attachments, held, strict=True):
-            if content is not None:
-                attachment.content = None
-        try:
-            body = super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
-        finally:
-            for attachment, content in zip(attachments, held, strict=True):
-                if content is not None:
-                    attachment.content = content
-        serialized = body.get("attachments") or []
-        if len(serialized) != len(held):  # not the shape expected: msrest does it all
-            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
-        for attachment, content in zip(serialized, held, strict=True):
-            if content is not None:
-                attachment["content"] = content
-        return body
-
-
 def _serialize_cards_fast(client: ConnectorClient) -> None:
     stock = client._serialize
-    serializer = _CardSerializer(stock.dependencies)  # type: ignore[no-untyped-call]
+    serializer = ReplySerializer(stock.dependencies)
     serializer.client_side_validation = stock.client_side_validation
     client._serialize = serializer
     client.conversations._serialize = serializer

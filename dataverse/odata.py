@@ -294,6 +294,13 @@ class Expand:
         return f"{self.navigation}({';'.join(options)})" if options else self.navigation
 
 
+@lru_cache(maxsize=256)
+def _check_select(names: tuple[str, ...]) -> None:
+    # A model's full column list (~40 names) is checked once, not on every request.
+    for name in names:
+        identifier(name)
+
+
 @dataclass(frozen=True)
 class Query:
     """The system query options of one collection request."""
@@ -306,8 +313,7 @@ class Query:
     expand: tuple[Expand, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        for name in self.select:
-            identifier(name)
+        _check_select(self.select)
         if self.top is not None and (isinstance(self.top, bool) or self.top < 0):
             msg = f"$top must be a non-negative integer, not {self.top!r}"
             raise InvalidInput(msg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,7 +12,20 @@ import certifi
 import pytest
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    CardAction,
+    ChannelAccount,
+    ConversationAccount,
+    Entity,
+    InputHints,
+    Mention,
+    RoleTypes,
+    SuggestedActions,
+    TextFormatTypes,
+)
+from botbuilder.schema.teams import TenantInfo
 from botframework.connector import models
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import MicrosoftAppCredentials
@@ -19,8 +33,9 @@ from msrest import Serializer
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import outbound
-from bot.adapter import _CardSerializer, _LruCache, _serialize_cards_fast
+from bot.adapter import _LruCache, _serialize_cards_fast
 from bot.outbound import AioHttpSender, send_on_event_loop
+from bot.serializer import ReplySerializer
 from tests.bot.activities import message
 from tests.bot.conftest import Host
 from tests.bot.serving import free_port
@@ -34,7 +49,12 @@ def _stock(activity: Activity) -> Any:
 
 
 def _fast(activity: Activity) -> Any:
-    return _CardSerializer(MODELS).body(activity, "Activity")  # type: ignore[no-untyped-call]
+    return ReplySerializer(MODELS).body(activity, "Activity")
+
+
+def _written(activity: Activity) -> dict[str, Any] | None:
+    """What the direct writer made of it (None: it left the activity to msrest)."""
+    return ReplySerializer(MODELS).activity_json(activity)
 
 
 def _activity(content: Any) -> Activity:
@@ -51,20 +71,83 @@ def _activity(content: Any) -> Activity:
 def test_the_fast_serializer_writes_what_msrest_writes(path: Path) -> None:
     card = json.loads(path.read_text())
     activity = _activity(card)
+    assert _written(activity) == _stock(activity)
     assert _fast(activity) == _stock(activity)
     assert activity.attachments[0].content is card, "the activity must be left as it was"
 
 
-def test_content_that_is_not_plain_json_still_goes_through_msrest() -> None:
-    class Tagged(dict[str, Any]):
-        pass
+def _everything() -> Activity:
+    """A reply with every kind of slot the bot fills: reference, entities, dates, enums."""
+    activity = _activity({"type": "AdaptiveCard", "version": "1.5", "body": []})
+    activity.type = ActivityTypes.message  # a str enum: msrest writes its value
+    activity.id = "1:abc"
+    activity.reply_to_id = "1:parent"
+    activity.service_url = "https://smba.trafficmanager.net/emea/"
+    activity.channel_id = "msteams"
+    activity.from_property = ChannelAccount(id="28:bot", name="MailOps", role=RoleTypes.bot)
+    activity.conversation = ConversationAccount(
+        id="a:1", conversation_type="personal", tenant_id="t", is_group=False
+    )
+    activity.timestamp = datetime.datetime(2026, 11, 27, 10, 1, 2, 345000, tzinfo=datetime.UTC)
+    activity.local_timestamp = datetime.datetime(
+        2026, 11, 27, 17, 1, 2, tzinfo=datetime.timezone(datetime.timedelta(hours=7))
+    )
+    activity.locale = "id-ID"
+    activity.text_format = TextFormatTypes.markdown
+    activity.input_hint = InputHints.accepting_input
+    activity.channel_data = {"notification": {"alert": True}, "tenant": {"id": "t"}}
+    activity.summary = "ringkasan"
+    activity.entities = [
+        Mention(mentioned=ChannelAccount(id="29:a", name="Alice"), text="<at>Alice</at>"),
+        Entity(type="clientInfo"),
+    ]
+    activity.suggested_actions = SuggestedActions(
+        to=["29:a"], actions=[CardAction(type="imBack", title="Help", value="help")]
+    )
+    activity.listen_for = ["yes", "ya"]
+    activity.members_added = [ChannelAccount(id="29:b"), None]  # msrest writes None as null
+    return activity
 
-    content = Tagged(type="AdaptiveCard", version="1.5", body=[])
-    activity = _activity(content)
+
+def test_every_slot_the_bot_fills_is_written_as_msrest_writes_it() -> None:
+    activity = _everything()
+    written = _written(activity)
+    assert written is not None, "the direct path must take a reply of this shape"
+    assert written == _stock(activity)
+    assert written["type"] == "message" and written["from"]["role"] == "bot"
+    assert written["timestamp"] == "2026-11-27T10:01:02.345Z"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a dict where a model belongs: msrest builds the model first
+        lambda a: setattr(a, "recipient", {"id": "29:x", "name": "X"}),
+        # a model inside `channel_data` (typed `object`)
+        lambda a: setattr(a, "channel_data", {"tenant": TenantInfo(id="t")}),
+        # card content that is not plain JSON
+        lambda a: setattr(a.attachments[0], "content", _Tagged(type="AdaptiveCard")),
+        # a model with validation rules (msrest checks them)
+        lambda a: setattr(a, "value", None) or a.entities.append(_Checked(type="x")),
+    ],
+    ids=["dict-for-model", "model-in-object", "tagged-content", "validated-model"],
+)
+def test_shapes_msrest_would_rework_are_left_to_msrest(change: Callable[[Activity], Any]) -> None:
+    activity = _everything()
+    change(activity)
+    assert _written(activity) is None
     assert _fast(activity) == _stock(activity)
 
 
-def test_activities_without_attachments_are_serialized_by_msrest() -> None:
+class _Tagged(dict[str, Any]):
+    pass
+
+
+class _Checked(Entity):  # type: ignore[misc]
+    _validation = {"type": {"required": True}}
+
+
+def test_activities_without_attachments_are_serialized_alike() -> None:
     activity = MessageFactory.text("hi")
     activity.conversation = ConversationAccount(id="a:1")
     assert _fast(activity) == _stock(activity)
