@@ -30,7 +30,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -306,16 +306,31 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-_VERIFIED_KEPT: Final = 1024
+_VALIDATED_KEPT: Final = 1024
 
 
-def _verified_signatures(sim: Sim) -> OrderedDict[tuple[str, str], None]:
-    """(key id, token) pairs whose signature checked out, oldest first: a service keeps the
-    outcome of the signature check for a bearer token it sees on every request."""
-    kept: OrderedDict[tuple[str, str], None] = sim.extras.setdefault(
-        "verified_signatures", OrderedDict()
+def _validated_tokens(sim: Sim) -> OrderedDict[tuple[str, str], dict[str, Any]]:
+    """(key id, token) pairs that passed every check, with their claims, oldest first.
+
+    A service keeps what it learnt from a bearer token it sees on every request (signature,
+    issuer, tenant, format) and checks again only what can change: whether it has expired,
+    and whether its audience fits the endpoint asked. Anything else goes through the whole
+    check again, so that a failing token always gets PyJWT's verdict and its error.
+    """
+    kept: OrderedDict[tuple[str, str], dict[str, Any]] = sim.extras.setdefault(
+        "validated_tokens", OrderedDict()
     )
     return kept
+
+
+def _still_valid(claims: dict[str, Any], accepted: Sequence[str]) -> bool:
+    # PyJWT's own tests: expired when exp <= now - leeway; an audience claim (a string or
+    # a list) passes when one of its values is accepted.
+    if claims["exp"] <= time.time() - CLOCK_SKEW_S:
+        return False
+    audience = claims["aud"]
+    audiences = [audience] if isinstance(audience, str) else audience
+    return any(a in accepted for a in audiences)
 
 
 def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
@@ -324,6 +339,30 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
     Each audience also stands for its aliases (trailing slash; Graph's app id).
     """
     key = signing_key(sim)
+    accepted = sorted({a for aud in audiences for a in _accepted_audiences(sim, aud)})
+    validated = _validated_tokens(sim)
+    claims = validated.get((key.kid, token))
+    if claims is None or not _still_valid(claims, accepted):
+        claims = _decode(sim, key, token, accepted)
+        validated[(key.kid, token)] = claims
+        while len(validated) > _VALIDATED_KEPT:
+            validated.popitem(last=False)
+    scp = claims.get("scp")
+    roles = claims.get("roles")
+    upn = claims.get("upn")
+    return Caller(
+        object_id=str(claims["oid"]).lower(),
+        app_id=str(claims.get("appid") or claims.get("azp") or "").lower(),
+        tenant_id=str(claims["tid"]).lower(),
+        app_only=claims.get("idtyp") == "app" or "scp" not in claims,
+        scopes=frozenset(scp.split()) if isinstance(scp, str) else frozenset(),
+        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
+        upn=str(upn) if isinstance(upn, str) else None,
+    )
+
+
+def _decode(sim: Sim, key: SigningKey, token: str, accepted: list[str]) -> dict[str, Any]:
+    """Every check, by PyJWT: the claims of a valid token, else AuthError."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -332,9 +371,6 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
         raise AuthError("invalid_token", "The token is not signed with RS256.")
     if header.get("kid") != key.kid:
         raise AuthError("invalid_signature", "The token's signing key (kid) is not known.")
-    accepted = sorted({a for aud in audiences for a in _accepted_audiences(sim, aud)})
-    verified = _verified_signatures(sim)
-    signature_known = (key.kid, token) in verified
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -343,17 +379,7 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
             audience=accepted,
             issuer=issuer(sim),
             leeway=CLOCK_SKEW_S,
-            options={
-                "require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"],
-                # The RSA check is the same for the same token and key: done once. Every
-                # claim (times, audience, issuer) is checked on every request.
-                "verify_signature": not signature_known,
-                "verify_exp": True,
-                "verify_nbf": True,
-                "verify_iat": True,
-                "verify_aud": True,
-                "verify_iss": True,
-            },
+            options={"require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("expired_token", "The token is expired.") from None
@@ -369,24 +395,9 @@ def validate_token(sim: Sim, token: str, *, audiences: Iterable[str]) -> Caller:
         raise AuthError("invalid_signature", "The token's signature is invalid.") from None
     except jwt.PyJWTError as exc:
         raise AuthError("invalid_token", f"The token is invalid: {exc}.") from None
-    if not signature_known:
-        verified[(key.kid, token)] = None
-        while len(verified) > _VERIFIED_KEPT:
-            verified.popitem(last=False)
     if str(claims["tid"]).lower() != sim.state.tenant_id.lower():
         raise AuthError("invalid_tenant", "The token was issued for another tenant.")
-    scp = claims.get("scp")
-    roles = claims.get("roles")
-    upn = claims.get("upn")
-    return Caller(
-        object_id=str(claims["oid"]).lower(),
-        app_id=str(claims.get("appid") or claims.get("azp") or "").lower(),
-        tenant_id=str(claims["tid"]).lower(),
-        app_only=claims.get("idtyp") == "app" or "scp" not in claims,
-        scopes=frozenset(scp.split()) if isinstance(scp, str) else frozenset(),
-        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
-        upn=str(upn) if isinstance(upn, str) else None,
-    )
+    return claims
 
 
 def authenticate(request: web.Request, *, audience: str) -> Caller:

@@ -16,6 +16,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from sim.context import SIM
 from sim.entra import (
+    CLOCK_SKEW_S,
     GRAPH_APP_ID,
     GRAPH_RESOURCE,
     AuthError,
@@ -345,6 +346,23 @@ def test_expired_and_not_yet_valid_tokens_are_rejected(sim: RunningSim) -> None:
     assert info.value.code == "token_not_yet_valid"
     # Inside the clock-skew allowance.
     assert _validate(sim, _app_token(sim, exp=now - 1), {sim.origin}).app_only
+
+
+def test_a_token_seen_before_is_still_refused_once_expired_or_for_another_audience(
+    sim: RunningSim,
+) -> None:
+    """The sim keeps what it learnt of a token it has accepted, but expiry and audience are
+    checked on every request (reference/dataverse.md §6.1, §6.9)."""
+    expires = int(time.time()) - CLOCK_SKEW_S + 2  # inside the allowance for two seconds
+    token = _app_token(sim, exp=expires)
+    assert _validate(sim, token, {sim.origin}).app_only
+    with pytest.raises(AuthError) as info:
+        _validate(sim, token, {GRAPH_RESOURCE})
+    assert info.value.code == "invalid_audience"
+    time.sleep(max(0.0, expires + CLOCK_SKEW_S - time.time()) + 0.05)
+    with pytest.raises(AuthError) as info:
+        _validate(sim, token, {sim.origin})
+    assert info.value.code == "expired_token"
 
 
 def test_wrong_audience_issuer_or_tenant_is_rejected(sim: RunningSim) -> None:
