@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
 from typing import Any, Final
 
 from cards import verbs
@@ -22,6 +21,8 @@ from dialogs.turn import channel_of
 SIGNATURE_KEY: Final = "sig"
 _INPUTS: Final = frozenset({verbs.REASON})
 _UNSIGNED: Final = frozenset({SIGNATURE_KEY, VERB_KEY, *_INPUTS})
+_SIGNED_TYPES: Final = frozenset({"Action.Execute", "Action.Submit"})
+_CONTAINERS: Final = (dict, list)
 
 
 class CardSigner:
@@ -64,12 +65,23 @@ class CardSigner:
         return hmac.compare_digest(given, expected)
 
 
-def _actions(node: Any) -> Iterable[dict[str, Any]]:
-    if isinstance(node, dict):
-        if node.get("type") in {"Action.Execute", "Action.Submit"}:
-            yield node
-        for value in node.values():
-            yield from _actions(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _actions(item)
+def _actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Action.Execute / Action.Submit in the card, nested ones (a ShowCard's) included.
+
+    A walk with its own stack: a status card has a few hundred nodes, and recursive
+    generators cost a frame per level for every node they pass up.
+    """
+    found: list[dict[str, Any]] = []
+    stack: list[Any] = [card]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") in _SIGNED_TYPES:
+                found.append(node)
+            for value in node.values():
+                if isinstance(value, _CONTAINERS):
+                    push(value)
+    return found
