@@ -366,10 +366,13 @@ def _approve_or_reject(action: Action, f: _Facts) -> Decision:
         else:
             unexplaining = rules.SELF_APPROVAL
     outcome = _evaluate(paths, f, prefer=prefer, unexplaining=unexplaining)
-    denial_rule = _matched_cell_rule(row, f)
-    if prefer is not None and outcome.nearest is not None and outcome.nearest.rule == prefer:
-        # Someone approving their own mailbox is best told what their own-mailbox rule lacks.
-        denial_rule = prefer
+    denial_rule: Rule | None = None  # only an answer of No needs one
+    if outcome.chosen is None:
+        denial_rule = _matched_cell_rule(row, f)
+        if prefer is not None and outcome.nearest is not None and outcome.nearest.rule == prefer:
+            # Someone approving their own mailbox is best told what their own-mailbox rule
+            # lacks.
+            denial_rule = prefer
     decision = _decision(action, outcome, denial_rule=denial_rule, row=row)
     flags = set(_footnote_flags(decision))
     if decision.allowed and decision.rule == rules.SELF_APPROVAL:
@@ -503,7 +506,8 @@ def _remove_approval_requirement(action: Action, f: _Facts) -> Decision:
     row = row_for(f.env.deployment, ExchangeLocation.ONLINE)
     paths = _table_paths(row, (PrivilegeRequirement(PRV_WRITE_ORGANIZATION),))
     outcome = _evaluate(paths, f)
-    decision = _decision(action, outcome, denial_rule=_matched_cell_rule(row, f), row=row)
+    denial_rule = _matched_cell_rule(row, f) if outcome.chosen is None else None
+    decision = _decision(action, outcome, denial_rule=denial_rule, row=row)
     return replace(decision, flags=_footnote_flags(decision))
 
 
