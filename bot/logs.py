@@ -268,12 +268,15 @@ class LoggingSetup:
     handler: logging.Handler
     httpx_filter: QuietHttpxFilter
     previous_level: int
+    previous_httpx_level: int = logging.NOTSET
 
     def close(self) -> None:
         root = logging.getLogger()
         root.removeHandler(self.handler)
         root.setLevel(self.previous_level)
-        logging.getLogger("httpx").removeFilter(self.httpx_filter)
+        httpx_logger = logging.getLogger("httpx")
+        httpx_logger.removeFilter(self.httpx_filter)
+        httpx_logger.setLevel(self.previous_httpx_level)
         self.handler.close()
 
 
@@ -308,4 +311,8 @@ def setup_logging(
     root.setLevel(level)
     quiet = QuietHttpxFilter()
     httpx_logger.addFilter(quiet)
-    return LoggingSetup(handler, quiet, previous_level)
+    previous_httpx_level = httpx_logger.level
+    # The filter keeps httpx's per-request lines only at DEBUG; at any other level the
+    # logger drops them before a record is made (one per Dataverse request otherwise).
+    httpx_logger.setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+    return LoggingSetup(handler, quiet, previous_level, previous_httpx_level)
