@@ -14,6 +14,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.adapter import CachingBotFrameworkAuthentication
 from bot.guards import GuardedDispatcher, Guards
 from bot.metrics import Metrics, track_activity
+from bot.serializer import read_activity
 from bot.turn import BotTurn
 from dialogs.turn import Dispatcher
 
@@ -100,7 +101,7 @@ async def _messages(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _problem(400, "the body is not a Bot Framework activity")
     try:
-        activity = Activity().deserialize(body)
+        activity = read_activity(body)
     except Exception:  # msrest raises several unrelated types for malformed models
         return _problem(400, "the body is not a Bot Framework activity")
     track_activity(activity)  # the turn's metrics labels and log context (correlation id)
