@@ -135,13 +135,24 @@ def action_text(strings: Strings, action: str) -> str:
     return safe_text(action, max_chars=64)
 
 
+def target_kind_label(strings: Strings, kind: str) -> str | None:
+    """The kind of an audit target in the person's language; None for a mailbox (and for
+    kinds it does not know), which goes by its name alone."""
+    label = _TARGET_KINDS.get(kind)
+    return strings.gettext(label) if label else None
+
+
+def _named(strings: Strings, kind: str, name: str, *, max_chars: int) -> str:
+    shown = safe_text(name, max_chars=max_chars)
+    label = target_kind_label(strings, kind)
+    return f"{label}: {shown}" if label else shown
+
+
 def target_text(strings: Strings, line: AuditLine) -> str | None:
     """What the entry was about: a mailbox by name, anything else with its kind first."""
     if not line.target:
         return None
-    name = safe_text(line.target, max_chars=120)
-    kind = _TARGET_KINDS.get(line.target_kind)
-    return f"{strings.gettext(kind)}: {name}" if kind else name
+    return _named(strings, line.target_kind, line.target, max_chars=120)
 
 
 def change_text(strings: Strings, change: FieldChange) -> str:
@@ -215,14 +226,21 @@ def audit_log(
     *,
     environment: str,
     subject: str | None = None,
+    subject_kind: str = TargetKind.MAILBOX,
 ) -> Card:
-    """Audit entries, newest first: who did what, for whom, with which result and changes."""
+    """Audit entries, newest first: who did what, for whom, with which result and changes.
+
+    Args:
+        subject: what the entries were searched for (`audit for …`), named like the
+            entries' targets: a mailbox or person by name, anything else with its kind
+            (`subject_kind`) first.
+    """
     title = strings.gettext("Audit log")
     top = header(
         strings,
         title,
         environment=environment,
-        subtitle=safe_text(subject, max_chars=200) if subject else None,
+        subtitle=_named(strings, subject_kind, subject, max_chars=200) if subject else None,
     )
 
     def build(shown: int) -> Card:

@@ -12,21 +12,26 @@ Dataverse refuses. Without a store (`Services.store` is None) nothing is recorde
 Reading (`audit for alice`, `audit last 20`) is open to System Administrators and to people
 who may read every mailbox of the organization (`prvReadMailbox` at organization depth):
 the log shows changes to everyone's mailboxes, so it asks for the same reach as reading
-them all. `undo last change to alice` restores the before-values of the newest undoable
-change, only if the mailbox still shows that change's after-values, and only if the caller
-may make the restoring change now (decided like the corresponding command); the undo is
-audited with `undoes` naming the entry it reverses. Only mailbox changes are undone: putting
-back an organization setting, a profile or a role would need its own grammar, permission
-checks and "changed since" test, so those entries are a record and nothing more.
+them all. `audit for X` shows what X names: a mailbox (a person's with the role changes
+made to that person), a server profile, or, by keyword (`audit for organization`), the
+organization's email settings; a name that fits several things asks which.
+
+`undo last change to alice` restores the before-values of the newest undoable change, only
+if the mailbox still shows that change's after-values, and only if the caller may make the
+restoring change now (decided like the corresponding command); the undo is audited with
+`undoes` naming the entry it reverses. Only mailbox changes are undone: putting back an
+organization setting, a profile or a role would need its own grammar, permission checks and
+"changed since" test, so those entries are a record and nothing more.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from cards.approvals import approvals_unavailable
@@ -39,18 +44,20 @@ from cards.audit import (
     UndoOutcome,
     audit_log,
     audit_not_allowed,
+    target_kind_label,
     undo_result,
 )
 from cards.common import Card
 from cards.labels import Field
-from dataverse.errors import DataverseError, DataverseStatusError
+from dataverse.errors import DataverseError, DataverseStatusError, InvalidInput
 from dataverse.models import Mailbox, OrgEmailSettings, ServerProfile
+from dataverse.odata import parse_guid
 from dataverse.ops import ItemResult, OrgChange, Outcome, RoleChange
 from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
 from dialogs import access, resolve
 from dialogs.commands import Audit, CommandKind, Undo
 from dialogs.context import Ctx
-from dialogs.errors import DeniedError
+from dialogs.errors import AmbiguousError, DeniedError, Match, NothingMatchedError
 from dialogs.router import Router
 from permissions import Action, Actor, Depth, PrincipalKind, decide
 from permissions.identifiers import (
@@ -477,8 +484,127 @@ def audit_line(
     )
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """What `audit for …` asked about: its kind and name, as the card's subtitle says them,
+    and the (kind, id) keys its entries are kept under."""
+
+    kind: str
+    label: str
+    keys: tuple[tuple[str, str], ...]
+
+
+def _key(target: Target) -> tuple[str, str]:
+    return target.kind, target.id
+
+
+def _mailbox_subject(found: resolve.Resolved) -> _Subject:
+    """A mailbox; for a person's mailbox also the person, whom role changes are kept under
+    (by systemuserid, the mailbox's regarding object)."""
+    row = found.mailbox
+    keys = [_key(mailbox_target(row, found.label))]
+    if row.regarding_id is not None and not row.is_queue_mailbox:
+        person = principal_target(PrincipalKind.USER, row.regarding_id, found.label)
+        keys.append(_key(person))
+    return _Subject(MAILBOX, found.label, tuple(keys))
+
+
+def _profile_subject(profile: ServerProfile) -> _Subject:
+    """A server profile: its id, and its name, which stood in for the id while it did not
+    exist (a refused or failed creation)."""
+    target = profile_target(profile)
+    keys = [_key(target)]
+    if profile.name:
+        keys.append(_key(new_profile_target(profile.name)))
+    return _Subject(target.kind, target.display, tuple(keys))
+
+
+def _organization_subject(settings: OrgEmailSettings) -> _Subject:
+    target = organization_target(settings)
+    return _Subject(target.kind, target.display, (_key(target),))
+
+
+_MISSED: Final = (NothingMatchedError, AmbiguousError)
+
+
+async def _named_subject(ctx: Ctx, store: Store, text: str) -> _Subject:
+    """What `text` names: a mailbox (a person's, a queue's, or its own), a server profile,
+    or, when Dataverse knows neither, a target the log keeps under that key.
+
+    Raises:
+        AmbiguousError: it names more than one thing, of one kind or of both; the pick comes
+            back as the record's id, which names only one.
+        NothingMatchedError: it names nothing, with the names close to it of both kinds.
+    """
+    command_text = ctx.turn.text
+    # Both kinds at once, each finding one, several or none: weighed together below (not
+    # `both`, which raises the first of those). Any other failure is raised.
+    mailbox, profile = await asyncio.gather(
+        resolve.mailbox(ctx, text, command_text=command_text),
+        resolve.profile(ctx, text, command_text=command_text),
+        return_exceptions=True,
+    )
+    for outcome in (mailbox, profile):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, _MISSED):
+            raise outcome
+    found: list[_Subject] = []
+    matches: list[Match] = []
+    if isinstance(mailbox, resolve.Resolved):
+        found.append(_mailbox_subject(mailbox))
+        row = mailbox.mailbox
+        detail = mailbox.owner_upn or row.email_address
+        matches.append(Match(mailbox.owner_kind, str(row.id), mailbox.label, detail))
+    elif isinstance(mailbox, AmbiguousError):
+        matches.extend(mailbox.matches)
+    # A profile's match says what it is: on one card with people, a name alone could be
+    # either.
+    kind = target_kind_label(ctx.strings, TargetKind.PROFILE)
+    if isinstance(profile, ServerProfile):
+        found.append(_profile_subject(profile))
+        matches.append(Match("profile", str(profile.id), found[-1].label, kind))
+    elif isinstance(profile, AmbiguousError):
+        matches.extend(replace(m, detail=m.detail or kind) for m in profile.matches)
+    # One thing, found without asking. A mailbox found by a mere prefix is a choice of one
+    # (as for every command), and a name that is a person's and a profile's is asked about.
+    if len(matches) == 1 and found:
+        return found[0]
+    if matches:
+        raise AmbiguousError(text, matches, command_text)
+    logged = await _logged_subject(ctx, store, text)
+    if logged is not None:
+        return logged
+    suggestions = [
+        *(mailbox.suggestions if isinstance(mailbox, NothingMatchedError) else ()),
+        *(profile.suggestions if isinstance(profile, NothingMatchedError) else ()),
+    ]
+    raise NothingMatchedError(text, list(dict.fromkeys(suggestions)), command_text=command_text)
+
+
+async def _logged_subject(ctx: Ctx, store: Store, text: str) -> _Subject | None:
+    """A target only the log still knows: a profile asked for but never created (kept under
+    its name), or anything by its id once Dataverse no longer has it."""
+    key = text.strip()
+    with suppress(InvalidInput):
+        key = str(parse_guid(key))  # ids are kept in their lower-case form
+    keys = tuple((kind.value, key) for kind in TargetKind)
+    newest = await store.audit.about(keys, limit=1, environment=ctx.env.name)
+    if not newest or newest[0].target is None:
+        return None
+    target = newest[0].target
+    return _Subject(target.kind, target.display, keys)
+
+
+async def _subject(ctx: Ctx, store: Store, command: Audit) -> _Subject | None:
+    if command.organization:
+        return _organization_subject(await ctx.env.org_settings())
+    if command.target is None:
+        return None
+    return await _named_subject(ctx, store, command.target)
+
+
 async def show_audit(ctx: Ctx, command: Audit) -> Card:
-    """Audit entries about one mailbox, or the newest ones in the environment."""
+    """Audit entries about one mailbox or person, server profile or the organization, or
+    the newest ones in the environment."""
     store = ctx.services.store
     if store is None:
         return approvals_unavailable(ctx.strings, environment=ctx.env.name)
@@ -486,20 +612,19 @@ async def show_audit(ctx: Ctx, command: Audit) -> Card:
     if not may_read_audit(actor):
         return audit_not_allowed(ctx.strings, environment=ctx.env.name)
     limit = command.limit or DEFAULT_LIMIT
-    subject = None
-    if command.target is not None:
-        found = await resolve.mailbox(ctx, command.target, command_text=ctx.turn.text)
-        entries = await store.audit.by_target(str(found.mailbox.id), limit=limit)
-        subject = found.label
-    else:
+    subject = await _subject(ctx, store, command)
+    if subject is None:
         entries = await store.audit.latest(limit, environment=ctx.env.name)
+    else:
+        entries = await store.audit.about(subject.keys, limit=limit, environment=ctx.env.name)
     names = await _names(store, entries)
     profiles = await _profile_names(ctx)
     return audit_log(
         ctx.strings,
         [audit_line(e, names, profiles) for e in entries],
         environment=ctx.env.name,
-        subject=subject,
+        subject=subject.label if subject else None,
+        subject_kind=subject.kind if subject else MAILBOX,
     )
 
 
@@ -664,7 +789,8 @@ def register(router: Router) -> None:
 
     @router.command(CommandKind.AUDIT)
     async def audit(ctx: Ctx, command: Audit) -> Card:
-        """Show the audit log: the changes made to one mailbox, or the newest entries. For
+        """Show the audit log: the changes made to one mailbox (and to its person's roles),
+        server profile or the organization's email settings, or the newest entries. For
         System Administrators and people who may read every mailbox."""
         return await show_audit(ctx, command)
 

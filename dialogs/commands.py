@@ -332,11 +332,23 @@ class PointProfileToChina(BaseCommand):
 
 
 class Audit(BaseCommand):
-    """Show audit log entries, optionally about one target and at most ``limit`` of them."""
+    """Show audit log entries, optionally about one target and at most ``limit`` of them.
+
+    The target is a name (a mailbox, a person, a server profile) or, with ``organization``,
+    the organization's email settings, which have no name to type.
+    """
 
     kind: Literal[CommandKind.AUDIT] = CommandKind.AUDIT
     target: Name | None = None
+    organization: bool = False
     limit: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.organization and self.target is not None:
+            msg = "name a target or the organization, not both"
+            raise ValueError(msg)
+        return self
 
 
 class Undo(BaseCommand):

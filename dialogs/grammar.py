@@ -304,6 +304,11 @@ class _Count:
     value: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Organization:
+    """The organization's email settings, named by keywords rather than by a name."""
+
+
 _Targets = tuple[str, ...]
 _POSSESSIVE: Final = re.compile(r"['’]s?$", re.IGNORECASE)
 
@@ -405,6 +410,9 @@ class _Builder(Transformer[Token, Any]):
             msg = f"{token.value!r} is not a number"
             raise UsageError(UsageErrorCode.INVALID_ARGUMENT, msg, kind=CommandKind.AUDIT)
         return _Count(int(token.value))
+
+    def organization(self, _: list[Any]) -> _Organization:
+        return _Organization()
 
     def help_topic(self, words: list[Token]) -> _HelpTopic:
         return _HelpTopic(self._span(words[0], words[-1]))
@@ -522,6 +530,8 @@ class _Builder(Transformer[Token, Any]):
         for child in children:
             if isinstance(child, _Count):
                 fields["limit"] = child.value
+            elif isinstance(child, _Organization):
+                fields["organization"] = True
             else:
                 fields["target"] = child
         return _Draft(Audit, fields)

@@ -8,10 +8,10 @@ restore the before-values.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -146,6 +146,31 @@ class AuditRepository:
     async def by_target(self, target_id: str, *, limit: int = 20) -> list[AuditEntry]:
         """Entries about one target (a mailbox id), newest first."""
         return await self._list(select(AuditRow).where(AuditRow.target_id == target_id), limit)
+
+    async def about(
+        self,
+        targets: Collection[tuple[str, str]],
+        *,
+        limit: int = 20,
+        environment: str | None = None,
+    ) -> list[AuditEntry]:
+        """Entries about any of `targets`, each named by its (kind, id), newest first.
+
+        One thing may be kept under several keys: a person's mailbox and the person (role
+        changes), or a server profile under its id and, before it existed, its name.
+        """
+        if not targets:
+            return []
+        condition = or_(
+            *(
+                and_(AuditRow.target_kind == kind, AuditRow.target_id == key)
+                for kind, key in targets
+            )
+        )
+        query = select(AuditRow).where(condition)
+        if environment is not None:
+            query = query.where(AuditRow.environment == environment)
+        return await self._list(query, limit)
 
     async def by_actor(
         self, object_id: str, *, limit: int = 20, include_on_behalf: bool = True

@@ -157,6 +157,13 @@ BUILDERS: Final[dict[str, Callable[[Strings], Card]]] = {
     "audit": lambda s: audit_log(s, [LINE, replace(LINE, id=8, undoes=7)], environment="prod"),
     "audit_other_targets": lambda s: audit_log(s, OTHER_TARGETS, environment="prod"),
     "audit_empty": lambda s: audit_log(s, [], environment="prod", subject="Alice"),
+    "audit_profile": lambda s: audit_log(
+        s,
+        OTHER_TARGETS,
+        environment="prod",
+        subject="Contoso EXO",
+        subject_kind=TargetKind.PROFILE,
+    ),
     "audit_denied": lambda s: audit_not_allowed(s, environment="prod"),
     **{
         f"undo_{o.value}": (
@@ -258,3 +265,23 @@ def test_a_mailbox_goes_by_its_name_alone(en: Strings) -> None:
         if node.get("weight") == "Bolder" and str(node.get("text", "")).startswith("#")
     ]
     assert titles == ["#7 · Approve email · Alice Anders"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "kind", "expected"),
+    [
+        ("en", TargetKind.MAILBOX, "Alice Anders"),
+        ("en", TargetKind.PROFILE, "Email server profile: Alice Anders"),
+        ("en", TargetKind.ORGANIZATION, "Organization: Alice Anders"),
+        ("id", TargetKind.PROFILE, "Profil server email: Alice Anders"),
+        ("id", TargetKind.ORGANIZATION, "Organisasi: Alice Anders"),
+    ],
+)
+def test_the_subject_says_what_was_searched(locale: str, kind: TargetKind, expected: str) -> None:
+    """Named like the entries' targets, so "Alice Anders" the profile is not taken for the
+    person."""
+    card = audit_log(
+        translator(locale), [], environment="prod", subject="Alice Anders", subject_kind=kind
+    )
+    _title, subtitle, _environment = card["body"][0]["items"]
+    assert subtitle["text"] == expected

@@ -35,13 +35,14 @@ async def change(
     result: AuditResult = AuditResult.OK,
     actor: Any = DANA,
     undoes: int | None = None,
+    environment: str = "prod",
 ) -> AuditEntry:
     return await store.audit.append(
         actor=actor,
         action="undo" if undoes else "set_mailbox",
         result=result,
         target=target,
-        environment="prod",
+        environment=environment,
         before=before,
         after=after,
         undoes=undoes,
@@ -125,6 +126,35 @@ async def test_latest_by_target_by_actor(store: Store, clock: FakeClock) -> None
     assert [e.id for e in await store.audit.by_actor(SAM.object_id, include_on_behalf=False)] == [
         ids[3]
     ]
+
+
+async def test_entries_about_several_targets(store: Store, clock: FakeClock) -> None:
+    """A person's mailbox and the person, say: each key is a kind and an id together."""
+    person = Target("user", "5e000000-0000-4000-8000-000000000004", "Sam Sysadmin")
+    ids = []
+    for target, environment in [
+        (ALICE, "prod"),
+        (person, "prod"),
+        (BOB, "prod"),
+        (Target("profile", ALICE_MAILBOX, "same id, other kind"), "prod"),
+        (ALICE, "test"),
+        (ALICE, "prod"),
+    ]:
+        clock.advance(timedelta(seconds=1))
+        ids.append((await change(store, target, environment=environment)).id)
+
+    keys = [("mailbox", ALICE_MAILBOX), ("user", person.id)]
+    assert [e.id for e in await store.audit.about(keys, environment="prod")] == [
+        ids[5],
+        ids[1],
+        ids[0],
+    ]
+    assert [e.id for e in await store.audit.about(keys, limit=2, environment="prod")] == [
+        ids[5],
+        ids[1],
+    ]
+    assert [e.id for e in await store.audit.about(keys)] == [ids[5], ids[4], ids[1], ids[0]]
+    assert await store.audit.about([]) == []
 
 
 async def test_the_last_undoable_change(store: Store) -> None:
