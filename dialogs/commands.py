@@ -869,15 +869,20 @@ _COMMANDS: Final = (
         help_en="Show the audit log.",
         help_id="Tampilkan log audit.",
         usage_en=(
-            "audit for <mailbox>",
+            "audit for <mailbox or profile>",
+            "audit for organization",
             "audit last <number>",
         ),
-        usage_id=("audit untuk <mailbox>",),
+        usage_id=(
+            "audit untuk <mailbox atau profil>",
+            "audit untuk organisasi",
+        ),
         examples_en=(
             "audit for alice",
+            "audit for organization",
             "audit last 20",
         ),
-        examples_id=("audit untuk alice",),
+        examples_id=("audit untuk alice", "audit untuk organisasi"),
     ),
     CommandInfo(
         kind=CommandKind.UNDO,
