@@ -387,6 +387,7 @@ def _approve_or_reject(action: Action, f: _Facts) -> Decision:
     return replace(decision, flags=frozenset(flags))
 
 
+@cache
 def _self_approval_path() -> _Path:
     conditions = tuple(SelfApprovalRequirement(c) for c in SelfApprovalCondition)
     return _Path(rules.SELF_APPROVAL, "The mailbox's own user (own-mailbox approval)", conditions)

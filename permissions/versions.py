@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import Final
 
 _VERSION_RE: Final = re.compile(r"^\d+(\.\d+)*$")
@@ -56,6 +56,12 @@ def version_at_least(actual: str | None, minimum: str) -> bool:
     """Whether ``actual`` is known, well formed and not older than ``minimum``."""
     if actual is None:
         return False
+    return _at_least(actual, minimum)
+
+
+@lru_cache(maxsize=64)
+def _at_least(actual: str, minimum: str) -> bool:
+    # Few distinct versions meet few minimums; a permission decision asks several times.
     parsed, floor = Version.parse(actual), Version.parse(minimum)
     if parsed is None or floor is None:
         return False
