@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity
+from botbuilder.core import CardFactory
+from botbuilder.schema import Activity, ActivityTypes, AttachmentLayoutTypes
 
 from dialogs.turn import Card
 
@@ -29,11 +29,30 @@ class HandedOverCard(dict[str, Any]):
         return self
 
 
+class HandedOverActivity(Activity):  # type: ignore[misc]
+    """The activity around a handed-over card, built for one send or update.
+
+    botbuilder deep-copies it for the same reason as the card (about a hundred copy calls
+    for an activity's attributes); nothing here touches it after handing it over, so the
+    copy is the activity itself and botbuilder fills in the conversation on it.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> HandedOverActivity:
+        return self
+
+
 def card_message(card: Card, *, text: str | None = None, replaces: str | None = None) -> Activity:
-    """The message activity carrying `card`; `replaces` is the id of the message it updates."""
-    message: Activity = MessageFactory.attachment(
-        CardFactory.adaptive_card(HandedOverCard(card)), text=text
+    """The message activity carrying `card`; `replaces` is the id of the message it updates.
+
+    What `MessageFactory.attachment(CardFactory.adaptive_card(card), text=text)` builds.
+    """
+    message = HandedOverActivity(
+        type=ActivityTypes.message,
+        attachment_layout=AttachmentLayoutTypes.list,
+        attachments=[CardFactory.adaptive_card(HandedOverCard(card))],
     )
+    if text:
+        message.text = text
     if replaces is not None:
         message.id = replaces
     return message

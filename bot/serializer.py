@@ -146,8 +146,23 @@ class ReplySerializer(Serializer):
             return None
 
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
-        if data_type == "Activity" and type(data) is Activity and not kwargs:
+        if data_type != "Activity" or not isinstance(data, Activity):
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        if not kwargs:
             written = self.activity_json(data)
             if written is not None:
                 return written
-        return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        # msrest does it all. It would write a dict subclass in an `object` slot as its
+        # str(): a handed-over card goes in as the plain dict it stands for.
+        handed_over = [
+            (attachment, attachment.content)
+            for attachment in data.attachments or ()
+            if type(getattr(attachment, "content", None)) is HandedOverCard
+        ]
+        for attachment, content in handed_over:
+            attachment.content = dict(content)
+        try:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            for attachment, content in handed_over:
+                attachment.content = content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +35,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import outbound
 from bot.adapter import _LruCache, _serialize_cards_fast
+from bot.messages import HandedOverCard, card_message
 from bot.outbound import AioHttpSender, send_on_event_loop
 from bot.serializer import ReplySerializer
 from tests.bot.activities import message
@@ -145,6 +147,27 @@ class _Tagged(dict[str, Any]):
 
 class _Checked(Entity):  # type: ignore[misc]
     _validation = {"type": {"required": True}}
+
+
+@pytest.mark.parametrize("text", [None, "hello"])
+def test_card_message_is_what_message_factory_builds(text: str | None) -> None:
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": []}
+    built = card_message(card, text=text)
+    stock = MessageFactory.attachment(CardFactory.adaptive_card(card), text=text)
+    assert _fast(built) == _stock(stock)  # (msrest alone would str() a dict subclass)
+    assert copy.deepcopy(built) is built, "botbuilder's copy of a handed-over activity"
+    assert copy.deepcopy(stock) is not stock
+
+
+def test_a_handed_over_card_left_to_msrest_is_still_written_as_json() -> None:
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock"}]}
+    built = card_message(card)
+    built.channel_data = {"tenant": TenantInfo(id="t")}  # msrest must do this activity
+    assert ReplySerializer(MODELS).activity_json(built) is None
+    written = _fast(built)
+    assert written["attachments"][0]["content"] == card
+    assert written["channelData"] == {"tenant": {"id": "t"}}
+    assert type(built.attachments[0].content) is HandedOverCard, "left as it was"
 
 
 def test_activities_without_attachments_are_serialized_alike() -> None:
