@@ -23,6 +23,7 @@ _INPUTS: Final = frozenset({verbs.REASON})
 _UNSIGNED: Final = frozenset({SIGNATURE_KEY, VERB_KEY, *_INPUTS})
 _SIGNED_TYPES: Final = frozenset({"Action.Execute", "Action.Submit"})
 _CONTAINERS: Final = (dict, list)
+_WITHOUT_ACTIONS: Final = frozenset({"TextBlock", "FactSet"})
 
 
 class CardSigner:
@@ -69,7 +70,9 @@ def _actions(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every Action.Execute / Action.Submit in the card, nested ones (a ShowCard's) included.
 
     A walk with its own stack: a status card has a few hundred nodes, and recursive
-    generators cost a frame per level for every node they pass up.
+    generators cost a frame per level for every node they pass up. Of a TextBlock or a
+    FactSet, which hold no actions (Adaptive Cards 1.5), only the fallback is looked at; a
+    signed action is looked inside, for the action its own fallback may be.
     """
     found: list[dict[str, Any]] = []
     stack: list[Any] = [card]
@@ -79,8 +82,14 @@ def _actions(card: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, dict):
-            if node.get("type") in _SIGNED_TYPES:
+            kind = node.get("type")
+            if kind in _SIGNED_TYPES:
                 found.append(node)
+            if kind in _WITHOUT_ACTIONS:
+                fallback = node.get("fallback")  # any element may fall back to an ActionSet
+                if isinstance(fallback, dict):
+                    push(fallback)
+                continue
             for value in node.values():
                 if isinstance(value, _CONTAINERS):
                     push(value)
