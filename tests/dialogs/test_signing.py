@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dialogs.signing import SIGNATURE_KEY, CardSigner
+from tests.cards.checks import walk
 
 GOLDEN = sorted((Path(__file__).parents[1] / "cards" / "golden").glob("*.json"))
 SIGNER = CardSigner(b"0123456789abcdef-test-secret")
 
 
-def _buttons(node: Any) -> Iterator[dict[str, Any]]:
+def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every Action.Execute / Action.Submit, found by visiting every node (no shortcuts)."""
-    if isinstance(node, dict):
-        if node.get("type") in {"Action.Execute", "Action.Submit"}:
-            yield node
-        for value in node.values():
-            yield from _buttons(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _buttons(item)
+    return [n for n in walk(card) if n.get("type") in {"Action.Execute", "Action.Submit"}]
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_every_button_of_a_card_is_signed(path: Path) -> None:
     card = SIGNER.sign(copy.deepcopy(json.loads(path.read_text())), "a:1")
-    buttons = list(_buttons(card))
+    buttons = _buttons(card)
     assert all(SIGNATURE_KEY in b["data"] for b in buttons if isinstance(b.get("data"), dict))
 
 
@@ -59,7 +52,7 @@ def test_buttons_in_fallbacks_are_signed() -> None:
         ],
     }
     SIGNER.sign(card, "a:1")
-    buttons = list(_buttons(card))
+    buttons = _buttons(card)
     assert len(buttons) == 3
     assert all(SIGNATURE_KEY in b["data"] for b in buttons)
     assert SIGNER.verify("a:1", "y", data)
