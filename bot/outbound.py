@@ -134,6 +134,7 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         self._verify = verify
         self._retries = retries
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
 
     def build_context(self) -> _Context:
@@ -143,21 +144,33 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         return self
 
     async def __aexit__(self, *exc_details: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-            await asyncio.sleep(0)  # the sockets close on the loop's next turn: give it
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await _close(session)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            if self._verify is False:
-                tls: ssl.SSLContext | bool = False
-            else:
-                tls = ssl.create_default_context(cafile=ca_file(self._verify))
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=tls), timeout=self._timeout
-            )
-        return self._session
+    def _open(self) -> aiohttp.ClientSession:
+        if self._verify is False:
+            tls: ssl.SSLContext | bool = False
+        else:
+            tls = ssl.create_default_context(cafile=ca_file(self._verify))
+        # `enable_cleanup_closed`: a connection aiohttp gives up on (a timeout, a cancelled
+        # call) is aborted when the session closes, not left waiting for the server's TLS
+        # close_notify after the loop has gone (see dataverse/_transport.py).
+        connector = aiohttp.TCPConnector(ssl=tls, enable_cleanup_closed=True)
+        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+
+    def _client(self, own: list[aiohttp.ClientSession]) -> aiohttp.ClientSession:
+        if not self._closed:
+            if self._session is None:
+                self._session = self._open()
+            return self._session
+        # A call under way when the sender was closed (the adapter evicted its connector
+        # client, or the app is stopping) goes on with a session of its own, which `send`
+        # closes when the call ends: a shared one opened now would never be closed.
+        if not own:
+            own.append(self._open())
+        return own[0]
 
     def _proxy(self, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         key = f"{url.scheme}://{url.host}:{url.port}"
@@ -171,6 +184,16 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     async def send(
         self, request: Request[ClientRequest], **config: Any
     ) -> Response[ClientRequest, AsyncClientResponse]:
+        own: list[aiohttp.ClientSession] = []  # a session opened for this call alone
+        try:
+            return await self._send(request, own)
+        finally:
+            for session in own:
+                await _close(session)
+
+    async def _send(
+        self, request: Request[ClientRequest], own: list[aiohttp.ClientSession]
+    ) -> Response[ClientRequest, AsyncClientResponse]:
         http: ClientRequest = request.http_request
         if http.files:
             msg = "multipart uploads are not sent by this sender"
@@ -182,7 +205,7 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         retry = 0
         while True:
             try:
-                async with self._client().request(
+                async with self._client(own).request(
                     http.method,
                     url,
                     headers=headers,
@@ -211,6 +234,13 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
             retry += 1
             wait = retry_after_s(response.headers.get("Retry-After")) if status == 503 else None
             await asyncio.sleep(min(MAX_BACKOFF_S, wait) if wait is not None else backoff_s(retry))
+
+
+async def _close(session: aiohttp.ClientSession) -> None:
+    await session.close()
+    # The close waits for the pooled and in-use connections; the sockets of aborted ones
+    # close on the loop's next turn: give it that turn.
+    await asyncio.sleep(0)
 
 
 def send_on_event_loop(client: ConnectorClient) -> None:

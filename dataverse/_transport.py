@@ -68,9 +68,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._verify = verify
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(ssl=self._verify, limit=self._max_connections)
+        connector = aiohttp.TCPConnector(
+            ssl=self._verify,
+            limit=self._max_connections,
+            # A connection aiohttp gives up on (a timed-out or cancelled request, a body left
+            # unread, an idle one past its keep-alive) gets TLS's graceful shutdown, which
+            # waits for the server's close_notify (a round trip; never, from a peer that is
+            # gone), and is then forgotten: closing the session neither aborts nor awaits it,
+            # so a loop that ends first leaves its socket open ("unclosed transport" when the
+            # garbage collector meets it). With this flag the connector keeps those
+            # transports and aborts them when it closes (and within 2 s anyway). aiohttp
+            # ignores the flag, with a DeprecationWarning, from Python 3.12.8 on
+            # (aio-libs/aiohttp#9726); we run 3.11.
+            enable_cleanup_closed=True,
+        )
         # No cookie jar: the engine's httpx client keeps cookies (Dataverse's affinity
         # cookie among them) the way it does with its own transport.
         return aiohttp.ClientSession(
@@ -78,6 +92,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._closed:
+            # A session opened now would have no one left to close it.
+            msg = "the transport has been closed"
+            raise RuntimeError(msg)
         if self._session is None:
             self._session = self._open()
         timeout = request.extensions.get("timeout", {})
@@ -113,12 +131,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-            # Closing a connection schedules the socket's own close for the loop's next
-            # turn; give it that turn, so that a loop ending right after this (a test's,
-            # a process's) does not leave open sockets behind.
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+            # The close waits for the pooled and in-use connections, but an aborted
+            # transport (see `enable_cleanup_closed` above) closes its socket on the loop's
+            # next turn: give it that turn, so that a loop ending right after this (a
+            # test's, a process's) leaves no socket open.
             await asyncio.sleep(0)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
+import gc
 import json
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import certifi
 import pytest
 from aiohttp import web
@@ -38,9 +42,11 @@ from bot.adapter import _LruCache, _serialize_cards_fast
 from bot.messages import HandedOverCard, card_message
 from bot.outbound import AioHttpSender, send_on_event_loop
 from bot.serializer import ReplySerializer
+from sim.tls import ensure_tls
 from tests.bot.activities import message
 from tests.bot.conftest import Host
 from tests.bot.serving import free_port
+from tests.silent_tls import SilentTlsServer
 
 GOLDEN = sorted((Path(__file__).parents[1] / "cards" / "golden").glob("*.json"))
 MODELS = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
@@ -295,6 +301,84 @@ async def test_an_unreachable_connector_is_retried_then_reported(
     with pytest.raises(ClientRequestError):
         await client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
     assert waits == [1, 2, 3]
+
+
+async def test_a_call_still_under_way_when_the_sender_closes_leaves_no_session_open(
+    connector: Connector,
+    make_client: Callable[..., ConnectorClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The adapter closes an evicted connector client while a turn may still hold it: that
+    turn's reply still goes out, on a session of its own that is closed after it (a shared
+    one reopened after the close would never be closed)."""
+    client = make_client(connector.url)
+    sender = client.config.pipeline._sender
+    await client.conversations.send_to_conversation("a:1", MessageFactory.text("first"))
+    await client.__aexit__(None, None, None)
+    opened: list[aiohttp.ClientSession] = []
+    open_session = sender._open
+
+    def recorded() -> aiohttp.ClientSession:
+        opened.append(open_session())
+        return opened[-1]
+
+    monkeypatch.setattr(sender, "_open", recorded)
+    await client.conversations.send_to_conversation("a:1", MessageFactory.text("late"))
+    assert [json.loads(body)["text"] for *_, body in connector.seen] == ["first", "late"]
+    assert len(opened) == 1 and opened[0].closed
+    assert sender._session is None
+
+
+@pytest.mark.parametrize("how", ["timed-out", "cancelled"])
+def test_a_reply_given_up_on_leaves_no_socket_open_when_the_loop_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """As tests/dataverse/test_resilience.py checks for the Dataverse transport: a TLS
+    connection given up on is aborted when the sender closes, not left waiting for a
+    close_notify that this server never sends."""
+    tls = ensure_tls(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_cert))
+    server = SilentTlsServer(tls.server_context())
+
+    async def give_up() -> None:
+        client = ConnectorClient(
+            MicrosoftAppCredentials.empty(), base_url=f"https://127.0.0.1:{server.port}/"
+        )
+        client.config.connection.timeout = 0.2 if how == "timed-out" else 30.0
+        send_on_event_loop(client)
+        try:
+            call = asyncio.ensure_future(
+                client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
+            )
+            if how == "timed-out":
+                with pytest.raises(ClientRequestError):
+                    await call
+                return
+            for _ in range(500):  # until the connection is up
+                if server.accepted.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # and the request sent
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        finally:
+            await client.__aexit__(None, None, None)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            try:
+                loop.run_until_complete(give_up())
+            finally:
+                loop.close()  # at once: no extra turns
+            gc.collect()
+    finally:
+        server.close()
+
+    assert server.accepted.is_set()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def test_backoff_and_retry_after() -> None:

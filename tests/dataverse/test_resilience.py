@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +24,7 @@ from dataverse.errors import (
     UnexpectedResponse,
 )
 from dataverse.models import Mailbox, Role, SystemUser
+from sim.tls import ensure_tls
 from tests.dataverse.conftest import (
     FAST_RETRY,
     admin_post,
@@ -28,6 +32,7 @@ from tests.dataverse.conftest import (
     mailbox_id,
     systemuser_id,
 )
+from tests.silent_tls import SilentTlsServer
 from tests.simharness import RunningSim
 
 WHOAMI = r"^GET /api/data/v9\.2/WhoAmI"
@@ -169,6 +174,56 @@ async def test_a_timeout_is_not_retried_for_post(
     await asyncio.sleep(1.2)  # let the sim finish (and record) the slow one
     # The server may have acted after the client gave up: a POST is never sent twice.
     assert len(_statuses(sim, "POST")) == 1
+
+
+@pytest.mark.parametrize("how", ["timed-out", "cancelled"])
+def test_a_request_given_up_on_leaves_no_socket_open_when_the_loop_ends(
+    tmp_path: Path, how: str
+) -> None:
+    """The client gives up on a request (a read timeout, a cancelled call), is closed, and
+    its loop ends at once, as a test's does. aiohttp closes such a TLS connection with a
+    graceful shutdown, which waits for the server's close_notify, and forgets it: unless the
+    client aborts it when it closes, the socket outlives the loop and is reported ("unclosed
+    transport") wherever the garbage collector meets it, in some later test. This server
+    never answers the close, as a busy or vanished peer may not."""
+    tls = ensure_tls(tmp_path)
+    server = SilentTlsServer(tls.server_context())
+
+    async def give_up() -> None:
+        async with DataverseClient(
+            f"https://127.0.0.1:{server.port}",
+            ca_path=tls.ca_cert,
+            retry=RetryPolicy(attempts=1),
+            timeout=0.2 if how == "timed-out" else 30.0,
+        ) as client:
+            call = asyncio.ensure_future(client.whoami())
+            if how == "timed-out":
+                with pytest.raises(DataverseTimeout):
+                    await call
+                return
+            for _ in range(500):  # until the connection is up
+                if server.accepted.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # and the request sent
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+    loop = asyncio.new_event_loop()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            try:
+                loop.run_until_complete(give_up())
+            finally:
+                loop.close()  # at once: no extra turns
+            gc.collect()
+    finally:
+        server.close()
+
+    assert server.accepted.is_set()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 async def test_a_dropped_connection_is_retried_for_get(
