@@ -869,12 +869,14 @@ _COMMANDS: Final = (
         help_en="Show the audit log.",
         help_id="Tampilkan log audit.",
         usage_en=(
-            "audit for <mailbox or profile>",
+            "audit for <mailbox>",
+            "audit for <profile>",
             "audit for organization",
             "audit last <number>",
         ),
         usage_id=(
-            "audit untuk <mailbox atau profil>",
+            "audit untuk <mailbox>",
+            "audit untuk <profile>",
             "audit untuk organisasi",
         ),
         examples_en=(
