@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import socket
 import ssl
 import threading
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
 
 
 class SilentTlsServer:
@@ -44,3 +51,36 @@ class SilentTlsServer:
         for conn in self._held:
             conn.close()
         self._listener.close()
+
+
+async def cancel_once_sent(call: asyncio.Future[Any], server: SilentTlsServer) -> None:
+    """Cancel `call` once its connection is up and its request sent, and see it end so."""
+    for _ in range(500):  # until the connection is up
+        if server.accepted.is_set():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # and the request sent
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+def resource_warnings(
+    server: SilentTlsServer, give_up: Callable[[], Coroutine[Any, Any, None]]
+) -> list[str]:
+    """Run `give_up()` on a new event loop that is closed as soon as it returns (no extra
+    turns, as a test's loop ends), collect the garbage, close the server; the
+    ResourceWarnings raised meanwhile ("unclosed transport" for a socket left open)."""
+    loop = asyncio.new_event_loop()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            try:
+                loop.run_until_complete(give_up())
+            finally:
+                loop.close()  # at once: no extra turns
+            gc.collect()
+    finally:
+        server.close()
+    assert server.accepted.is_set()
+    return [str(w.message) for w in caught if w.category is ResourceWarning]

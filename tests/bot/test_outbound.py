@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
-import gc
 import json
-import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,7 @@ from sim.tls import ensure_tls
 from tests.bot.activities import message
 from tests.bot.conftest import Host
 from tests.bot.serving import free_port
-from tests.silent_tls import SilentTlsServer
+from tests.silent_tls import SilentTlsServer, cancel_once_sent, resource_warnings
 
 GOLDEN = sorted((Path(__file__).parents[1] / "cards" / "golden").glob("*.json"))
 MODELS = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
@@ -354,31 +352,11 @@ def test_a_reply_given_up_on_leaves_no_socket_open_when_the_loop_ends(
                 with pytest.raises(ClientRequestError):
                     await call
                 return
-            for _ in range(500):  # until the connection is up
-                if server.accepted.is_set():
-                    break
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)  # and the request sent
-            call.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await call
+            await cancel_once_sent(call, server)
         finally:
             await client.__aexit__(None, None, None)
 
-    loop = asyncio.new_event_loop()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ResourceWarning)
-            try:
-                loop.run_until_complete(give_up())
-            finally:
-                loop.close()  # at once: no extra turns
-            gc.collect()
-    finally:
-        server.close()
-
-    assert server.accepted.is_set()
-    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+    assert resource_warnings(server, give_up) == []
 
 
 def test_backoff_and_retry_after() -> None:

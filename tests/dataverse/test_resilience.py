@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import socket
 import time
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from tests.dataverse.conftest import (
     mailbox_id,
     systemuser_id,
 )
-from tests.silent_tls import SilentTlsServer
+from tests.silent_tls import SilentTlsServer, cancel_once_sent, resource_warnings
 from tests.simharness import RunningSim
 
 WHOAMI = r"^GET /api/data/v9\.2/WhoAmI"
@@ -201,29 +199,9 @@ def test_a_request_given_up_on_leaves_no_socket_open_when_the_loop_ends(
                 with pytest.raises(DataverseTimeout):
                     await call
                 return
-            for _ in range(500):  # until the connection is up
-                if server.accepted.is_set():
-                    break
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)  # and the request sent
-            call.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await call
+            await cancel_once_sent(call, server)
 
-    loop = asyncio.new_event_loop()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ResourceWarning)
-            try:
-                loop.run_until_complete(give_up())
-            finally:
-                loop.close()  # at once: no extra turns
-            gc.collect()
-    finally:
-        server.close()
-
-    assert server.accepted.is_set()
-    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+    assert resource_warnings(server, give_up) == []
 
 
 async def test_a_dropped_connection_is_retried_for_get(
