@@ -6,9 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import FixedList, Handover, Rotation, escalation_order, who_is_on_call
-from store import InvalidInput
-from tests.monitor.kit import DANA, EDDIE, GINA
+from store import (
+    FixedList,
+    Handover,
+    InvalidInput,
+    Responder,
+    Rotation,
+    escalation_order,
+    who_is_on_call,
+)
+
+DANA = Responder("Dana Delegate", "aa000000-0000-4000-8000-000000000003")
+EDDIE = Responder("Eddie Exchange", "aa000000-0000-4000-8000-000000000002")
+GINA = Responder("Gina Global", "aa000000-0000-4000-8000-000000000001")
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
