@@ -1,6 +1,6 @@
 """The HTTP engine under `DataverseClient` and `GraphClient`.
 
-One `httpx.AsyncClient` per service, TLS trust from an explicit CA file, a concurrency
+One transport per service (`_transport.py`), TLS trust from an explicit CA file, a concurrency
 limiter around every request, Retry-After on 429 within a time budget, and bounded
 jittered retries of idempotent requests on 502/503/504 and timeouts. Every attempt is told
 to the `response_observer` of the calling context, if there is one (a host's metrics).
@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import httpx
 
-from dataverse._transport import network_transport, ssl_context
+from dataverse._transport import EnvironmentProxyTransport, network_transport, ssl_context
 from dataverse.errors import (
     TRANSIENT_STATUSES,
     DataverseRequestError,
@@ -42,6 +42,16 @@ from dataverse.errors import (
 logger = logging.getLogger(__name__)
 
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# What an httpx client adds to every request (httpx 0.28.1), kept on the wire now that the
+# engine sends requests itself (`HttpEngine._exchange`). "gzip, deflate": the codings an
+# httpx answer decodes without optional packages; the transports leave bodies compressed.
+_HTTPX_DEFAULT_HEADERS: Final = {
+    "Accept": "*/*",
+    "Accept-Encoding": "gzip, deflate",
+    "Connection": "keep-alive",
+    "User-Agent": f"python-httpx/{httpx.__version__}",
+}
 
 ResponseObserver = Callable[[Service, str, int | None, float], None]
 """Told of every HTTP attempt an engine makes: service, method, status (None when no answer
@@ -159,25 +169,25 @@ class HttpEngine:
         self.retry = retry
         self._rng = random.Random()
         self._limiter = asyncio.Semaphore(max_concurrency)
-        if transport is None and not trust_env:
-            transport = network_transport(ca_path, max_connections=max_concurrency)
-        self._client = httpx.AsyncClient(
-            base_url=base,
-            headers=dict(default_headers),
-            auth=auth,
-            verify=ssl_context(ca_path),
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            trust_env=trust_env,
-            follow_redirects=False,
-        )
+        self._auth = auth
+        self._timeout = httpx.Timeout(timeout).as_dict()
+        self._headers = httpx.Headers({**_HTTPX_DEFAULT_HEADERS, **default_headers})
+        if transport is None:
+            transport = (
+                EnvironmentProxyTransport(ssl_context(ca_path), timeout=timeout)
+                if trust_env
+                else network_transport(ca_path, max_connections=max_concurrency)
+            )
+        self._transport = transport
+        self._closed = False
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        self._closed = True
+        await self._transport.aclose()
 
     @property
     def closed(self) -> bool:
-        return self._client.is_closed
+        return self._closed
 
     def same_origin(self, url: httpx.URL) -> bool:
         base = self.base_url
@@ -231,13 +241,11 @@ class HttpEngine:
         throttle_count = 0
         while True:
             attempt += 1
-            request = self._client.build_request(
-                method, target, headers=request_headers, content=content
-            )
+            request = self._request(method, target, request_headers, content)
             try:
                 async with self._limiter:
                     started = time.perf_counter()  # after the wait for a slot: the service's time
-                    response = await self._client.send(request)
+                    response = await self._exchange(request)
             except httpx.TransportError as exc:
                 _observe(self.service, method, None, time.perf_counter() - started)
                 never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
@@ -301,6 +309,48 @@ class HttpEngine:
             if status >= 400 and not (keep_error is not None and keep_error(response)):
                 raise error_from_response(response, service=self.service)
             return response
+
+    def _request(
+        self, method: str, url: httpx.URL, headers: Mapping[str, str], content: bytes | None
+    ) -> httpx.Request:
+        if self._closed:
+            msg = f"the {self.service} client has been closed"
+            raise RuntimeError(msg)
+        merged = self._headers.copy()
+        merged.update(headers)
+        return httpx.Request(
+            method, url, headers=merged, content=content, extensions={"timeout": self._timeout}
+        )
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """One request with its body read, through the auth flow (which may renew the token
+        on a 401 and send the request again).
+
+        This is what `httpx.AsyncClient.send` does for a client without redirects, event
+        hooks or a cookie jar; the client's cookie bookkeeping alone (a `urllib` request and
+        an `email` message built around every request and answer, each re-parsing the URL)
+        cost as much as the rest of its send. Cookies (Dataverse's affinity cookie) are kept
+        by the transport instead; see `_transport.py`.
+        """
+        if self._auth is None:
+            return await self._round_trip(request)
+        flow = self._auth.async_auth_flow(request)
+        try:
+            request = await flow.__anext__()
+            while True:
+                response = await self._round_trip(request)
+                try:
+                    request = await flow.asend(response)
+                except StopAsyncIteration:
+                    return response
+        finally:
+            await flow.aclose()
+
+    async def _round_trip(self, request: httpx.Request) -> httpx.Response:
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        await response.aread()
+        return response
 
 
 def _idempotent_by_default(method: str, headers: Mapping[str, str]) -> bool:

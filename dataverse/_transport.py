@@ -1,9 +1,9 @@
 """httpx requests carried by aiohttp's connection pool and HTTP parser.
 
-httpx stays the client (auth flows, URLs, headers, the engine's retry rules); only the
-bytes on the wire go through aiohttp, whose HTTP parser is written in C. httpcore's share
-of a request was about half of the bot's CPU per Dataverse call (BENCHMARKS.md, `mailops
-bench turns`).
+httpx stays the model (requests, answers, URLs, headers, auth flows, under the engine's
+retry rules); only the bytes on the wire, and the cookies, go through aiohttp, whose HTTP
+parser is written in C. httpcore's share of a request was about half of the bot's CPU per
+Dataverse call (BENCHMARKS.md, `mailops bench turns`).
 
 The failures are mapped by what they say about the request, because the engine retries a
 write only when it certainly was not sent: a refused or timed-out connect (or a wait for a
@@ -62,7 +62,7 @@ def _as_httpx(exc: BaseException, request: httpx.Request) -> httpx.TransportErro
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport over one `aiohttp.ClientSession` (opened on first use, so that it
     belongs to the running event loop). No proxies from the environment: with `trust_env`
-    the engine keeps httpx's own transport."""
+    the engine uses `EnvironmentProxyTransport`."""
 
     def __init__(self, *, verify: ssl.SSLContext, max_connections: int) -> None:
         self._verify = verify
@@ -85,10 +85,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # (aio-libs/aiohttp#9726); we run 3.11.
             enable_cleanup_closed=True,
         )
-        # No cookie jar: the engine's httpx client keeps cookies (Dataverse's affinity
-        # cookie among them) the way it does with its own transport.
+        # The session keeps the cookies (Dataverse's affinity cookie among them, "Server
+        # affinity" in Microsoft's service protection limits page): the engine sends its
+        # requests without an httpx client, and so without httpx's jar. `unsafe`: take them
+        # from a host named by its IP address too, as httpx's jar (the stdlib's) did.
         return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+            connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True), auto_decompress=False
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -140,6 +142,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # next turn: give it that turn, so that a loop ending right after this (a
             # test's, a process's) leaves no socket open.
             await asyncio.sleep(0)
+
+
+class EnvironmentProxyTransport(httpx.AsyncBaseTransport):
+    """httpx's own client as a transport, for a host whose proxies come from the environment
+    (`HTTPS_PROXY`, `NO_PROXY`, ...): it picks the proxy for each URL and keeps cookies."""
+
+    def __init__(self, verify: ssl.SSLContext, *, timeout: float) -> None:
+        self._client = httpx.AsyncClient(
+            verify=verify, timeout=timeout, trust_env=True, follow_redirects=False
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._client.cookies.set_cookie_header(request)
+        return await self._client.send(request)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 def network_transport(
