@@ -21,9 +21,11 @@ record first:
   (`client_secret=`, `MicrosoftAppPassword=`, `"access_token": …`), Entra client secrets by
   their shape (`…8Q~…`), and the configured secret values themselves (`secrets_of`).
 
-httpx logs every request at INFO with its full URL, and the OData query in it carries what
-people typed (`$filter=contains(fullname,'alice')`). `QuietHttpxFilter` moves those lines to
-DEBUG and cuts the query from any URL they show.
+httpx's client (the Dataverse engine's transport when proxies come from the environment)
+logs every request at INFO with its full URL, and the OData query in it carries what people
+typed (`$filter=contains(fullname,'alice')`). `QuietHttpxFilter` moves those lines to DEBUG
+and cuts the query from any URL they show. The engine's own request lines (DEBUG) leave the
+query out.
 """
 
 from __future__ import annotations

@@ -268,6 +268,12 @@ class HttpEngine:
 
             status = response.status_code
             _observe(self.service, method, status, time.perf_counter() - started)
+            if logger.isEnabledFor(logging.DEBUG):
+                # The line httpx's client wrote for every request, without the query: an
+                # OData query carries what people typed (`contains(fullname,'alice')`).
+                shown = str(target).partition("?")[0] + ("?…" if target.query else "")
+                reason = response.reason_phrase
+                logger.debug('HTTP Request: %s %s "HTTP/1.1 %d %s"', method, shown, status, reason)
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 wait = policy.default_retry_after if retry_after is None else retry_after

@@ -283,7 +283,10 @@ async def test_a_turn_leaves_json_lines_with_its_correlation_id_and_no_credentia
 
     # the turn's records carry its id, from the dialogs' libraries as from ours
     of_turn = {e["logger"] for e in records if e["correlation_id"] == activity["id"]}
-    assert {"httpx", "msal.token_cache", "tests.careless"} <= of_turn
+    assert {"dataverse._http", "msal.token_cache", "tests.careless"} <= of_turn
+    requests = [e["message"] for e in records if e["logger"] == "dataverse._http"]
+    assert any(line.startswith("HTTP Request: GET https://") for line in requests)
+    assert not any("$select" in line or "alice" in line for line in requests)
     assert all(
         e["tenant"] == sim.tenant_id for e in records if e["correlation_id"] == activity["id"]
     )
