@@ -31,14 +31,17 @@ from botbuilder.schema import (
 from botbuilder.schema.teams import TenantInfo
 from botframework.connector import models
 from botframework.connector.aio import ConnectorClient
+from botframework.connector.aio.operations_async import ConversationsOperations
 from botframework.connector.auth import MicrosoftAppCredentials
+from botframework.connector.models import ErrorResponseException
 from msrest import Serializer
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import outbound
 from bot.adapter import _LruCache, _serialize_cards_fast
 from bot.messages import HandedOverCard, card_message
-from bot.outbound import AioHttpSender, send_on_event_loop
+from bot.outbound import AioHttpSender, EventLoopConversations, send_on_event_loop
+from bot.proactive import is_gone
 from bot.serializer import ReplySerializer
 from sim.tls import ensure_tls
 from tests.bot.activities import message
@@ -285,6 +288,92 @@ async def test_a_failed_update_is_retried_and_a_failed_post_is_not(
     assert [m for m, *_ in connector.seen] == ["POST"]
 
 
+_CALLS: dict[str, Callable[[Any, Activity], Any]] = {
+    "reply": lambda ops, a: ops.reply_to_activity("19:abc@thread.tacv2;messageid=1", "1:x", a),
+    "send": lambda ops, a: ops.send_to_conversation("a:1", a),
+    "update": lambda ops, a: ops.update_activity("a:1", "1:x", a),
+}
+_GENERATED: dict[str, Callable[[Any, Activity], Any]] = {
+    "reply": lambda ops, a: ConversationsOperations.reply_to_activity(
+        ops, "19:abc@thread.tacv2;messageid=1", "1:x", a
+    ),
+    "send": lambda ops, a: ConversationsOperations.send_to_conversation(ops, "a:1", a),
+    "update": lambda ops, a: ConversationsOperations.update_activity(ops, "a:1", "1:x", a),
+}
+
+
+@pytest.mark.parametrize("call", list(_CALLS))
+async def test_the_direct_calls_send_what_the_generated_operations_send(
+    call: str,
+    connector: Connector,
+    make_client: Callable[..., ConnectorClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same request on the wire (method, path, every header, the body) and the same
+    answer, whether a call takes `EventLoopConversations`' direct path or botframework's
+    generated operation through msrest's pipeline."""
+    credentials = MicrosoftAppCredentials("0b7a1d2e-3f40-4c5d-8e6f-708192a3b4c5", "secret")
+    monkeypatch.setattr(credentials, "get_access_token", lambda force_refresh=False: "tok-123")
+    client = make_client(connector.url, credentials)
+    assert isinstance(client.conversations, EventLoopConversations)
+    activity = _activity(json.loads(GOLDEN[0].read_text()))
+    direct = await _CALLS[call](client.conversations, copy.deepcopy(activity))
+    generated = await _GENERATED[call](client.conversations, copy.deepcopy(activity))
+    assert direct.id == generated.id == "new-id"
+    (method, path, headers, body), stock = connector.seen
+    assert (method, path) == stock[:2]
+    assert headers == stock[2]
+    assert headers["Authorization"] == "Bearer tok-123"
+    assert json.loads(body) == json.loads(stock[3])
+
+
+@pytest.mark.parametrize("call", list(_CALLS))
+async def test_a_refused_direct_call_raises_as_the_generated_one_does(
+    call: str, connector: Connector, make_client: Callable[..., ConnectorClient]
+) -> None:
+    client = make_client(connector.url)
+    connector.answers = [(403, {}), (403, {})]
+    raised = []
+    for way in (_CALLS, _GENERATED):
+        with pytest.raises(ErrorResponseException) as info:
+            await way[call](client.conversations, MessageFactory.text("hi"))
+        raised.append(info.value)
+    direct, generated = raised
+    # what `bot.proactive.is_gone` reads: the status and Teams' error code
+    assert direct.response.status_code == generated.response.status_code == 403
+    assert direct.error.error.code == generated.error.error.code == "x"
+    assert str(direct) == str(generated)
+
+
+async def test_a_conversation_that_is_gone_is_recognised_by_its_status(
+    connector: Connector, make_client: Callable[..., ConnectorClient]
+) -> None:
+    """A 404 from the connector (the conversation is gone): the monitor stops posting
+    there. The error keeps the answer's status, as it does over requests."""
+    client = make_client(connector.url)
+    connector.answers = [(404, {})]
+    with pytest.raises(ErrorResponseException) as info:
+        await client.conversations.send_to_conversation("a:1", MessageFactory.text("hi"))
+    assert is_gone(info.value)
+    assert info.value.response.text == '{"error": {"code": "x", "message": "y"}}'
+
+
+async def test_a_call_with_custom_headers_takes_the_generated_path(
+    connector: Connector, make_client: Callable[..., ConnectorClient]
+) -> None:
+    client = make_client(connector.url)
+    sent = await client.conversations.reply_to_activity(
+        "a:1", "1:x", MessageFactory.text("hi"), custom_headers={"x-trace": "t-1"}
+    )
+    assert sent.id == "new-id"
+    [(method, path, headers, _)] = connector.seen
+    assert (method, path, headers["x-trace"]) == (
+        "POST",
+        "/v3/conversations/a%3A1/activities/1%3Ax",
+        "t-1",
+    )
+
+
 async def test_an_unreachable_connector_is_retried_then_reported(
     make_client: Callable[..., ConnectorClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,7 +494,7 @@ async def test_a_read_answer_can_still_be_streamed() -> None:
     from msrest.universal_http import ClientRequest
 
     response = outbound._Response(ClientRequest("GET", "http://x/"), 200, {}, "OK")
-    response._body = b"abcdefghij"
+    response._read(b"abcdefghij")
     seen: list[bytes] = []
     chunks = [c async for c in response.stream_download(4, lambda c, r: seen.append(c))]
     assert chunks == [b"abcd", b"efgh", b"ij"] == seen
