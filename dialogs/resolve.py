@@ -1,23 +1,24 @@
 """Typed names to Dataverse rows: people, queues and their mailboxes; server profiles.
 
-One round trip for a mailbox: people, queues and mailboxes are queried at the same time,
-and the mailbox rows come back in the same answer, so the write can follow at once. Text
-only ever reaches Dataverse as an escaped OData literal (`dataverse.odata`).
+One round trip for a mailbox: `dataverse.ops.search.resolve` queries people, queues and
+mailboxes at the same time, and the mailbox rows come back in the same answer, so the write
+can follow at once. Text only ever reaches Dataverse as an escaped OData literal
+(`dataverse.odata`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from dataverse.concurrent import both, every, three
+from dataverse.concurrent import both, every
 from dataverse.errors import InvalidInput, NotFound
 from dataverse.models import Alert, Mailbox, Queue, ServerProfile, SystemUser
-from dataverse.odata import Query, asc, col, parse_guid
-from dataverse.ops.search import rank
+from dataverse.odata import Query, col, parse_guid
+from dataverse.ops import search
 from dialogs.context import Ctx
 from dialogs.errors import AmbiguousError, Match, NothingMatchedError
 
@@ -58,80 +59,24 @@ async def mailbox(ctx: Ctx, text: str, *, command_text: str, alerts: int = 0) ->
         except NotFound:
             raise NothingMatchedError(text, command_text=command_text) from None
         return Resolved(row, row.name or row.email_address or str(row.id), "mailbox", None)
-    name = text.strip()
-    people_q = Query(
-        filter=(
-            col("fullname").startswith(name)
-            | col("domainname").startswith(name)
-            | col("internalemailaddress").startswith(name)
-        )
-        & col("isdisabled").eq(False)
-        & col("applicationid").is_null(),
-        orderby=(asc("fullname"),),
-    )
-    queues_q = Query(
-        filter=col("name").startswith(name) | col("emailaddress").startswith(name),
-        orderby=(asc("name"),),
-    )
-    mailboxes_q = Query(
-        filter=(col("emailaddress").startswith(name) | col("name").startswith(name))
-        & col("statecode").eq(0),
-        orderby=(asc("name"),),
-    )
-    mailboxes_read: Awaitable[Sequence[tuple[Mailbox, tuple[Alert, ...] | None]]] = (
-        dv.mailboxes_with_alerts(mailboxes_q, alerts=alerts, limit=_LIMIT)
-        if alerts
-        else _without_alerts(dv.list_rows(Mailbox, mailboxes_q, limit=_LIMIT))
-    )
-    people, queues, with_alerts = await three(
-        dv.list_rows(SystemUser, people_q, limit=_LIMIT),
-        dv.list_rows(Queue, queues_q, limit=_LIMIT),
-        mailboxes_read,
-    )
-    boxes = [m for m, _ in with_alerts]
-    rows = {m.id: m for m in boxes}
-    alerts_of = {m.id: a for m, a in with_alerts if a is not None}
-    found: list[tuple[int, Match, str | None]] = []
-    owners: set[uuid.UUID] = set()
-    for p in people:
-        if p.default_mailbox_id is None:
-            continue
-        owners.add(p.id)
-        label = p.full_name or p.domain_name or str(p.id)
-        match = Match("person", str(p.default_mailbox_id), label, p.domain_name)
-        found.append((rank(name, [p.full_name], [p.domain_name, p.email]), match, p.domain_name))
-    for q in queues:
-        if q.default_mailbox_id is None:
-            continue
-        owners.add(q.id)
-        label = q.name or q.email_address or str(q.id)
-        match = Match("queue", str(q.default_mailbox_id), label, q.email_address)
-        found.append((rank(name, [q.name], [q.email_address]), match, None))
-    for m in boxes:
-        if m.regarding_id in owners:
-            continue
-        label = m.name or m.email_address or str(m.id)
-        match = Match("mailbox", str(m.id), label, m.email_address)
-        found.append((rank(name, [m.name], [m.email_address]), match, None))
+    resolution = await search.resolve(dv, text, limit_per_kind=_LIMIT, alerts=alerts)
+    found = [c for c in resolution.candidates if c.mailbox_id is not None]
     if not found:
-        raise NothingMatchedError(text, await _suggestions(ctx, name), command_text=command_text)
-    found.sort(key=lambda f: (f[0], f[1].label.casefold()))
-    best_rank = found[0][0]
-    best = [f for f in found if f[0] == best_rank]
+        suggestions = await _suggestions(ctx, resolution.text)
+        raise NothingMatchedError(text, suggestions, command_text=command_text)
+    best = found[0]
     # Acting on a mailbox needs an exact match; a mere prefix is confirmed by a choice,
     # even when it is the only one ("approve a" must not approve Alice unasked).
-    if best_rank == 2 or len(best) > 1:
-        raise AmbiguousError(text, [f[1] for f in found], command_text)
-    _, match, upn = found[0]
-    mailbox_id = uuid.UUID(match.id)
-    row = rows.get(mailbox_id) or await dv.get_mailbox(mailbox_id)
-    return Resolved(row, match.label, match.kind, upn, alerts_of.get(mailbox_id))
+    if best.rank == 2 or (len(found) > 1 and found[1].rank == best.rank):
+        raise AmbiguousError(text, [_match(c) for c in found], command_text)
+    assert best.mailbox_id is not None
+    row = best.mailbox or await dv.get_mailbox(best.mailbox_id)
+    return Resolved(row, best.label, best.kind, best.upn, best.alerts)
 
 
-async def _without_alerts(
-    rows: Awaitable[list[Mailbox]],
-) -> list[tuple[Mailbox, tuple[Alert, ...] | None]]:
-    return [(m, None) for m in await rows]
+def _match(candidate: search.Candidate) -> Match:
+    detail = candidate.upn if candidate.kind == "person" else candidate.email
+    return Match(candidate.kind, str(candidate.mailbox_id), candidate.label, detail)
 
 
 async def mailboxes(ctx: Ctx, texts: Sequence[str], *, command_text: str) -> list[Resolved]:

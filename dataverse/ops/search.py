@@ -8,17 +8,17 @@ name), then to the mailboxes whose regarding row is one of them.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from dataverse.client import DataverseClient
+from dataverse.concurrent import three
 from dataverse.errors import InvalidInput
-from dataverse.models import EmailApproval, Mailbox, Queue, SystemUser, TestStatus
+from dataverse.models import Alert, EmailApproval, Mailbox, Queue, SystemUser, TestStatus
 from dataverse.odata import Predicate, Query, all_of, any_of, asc, col, parse_guid
-from dataverse.ops._bulk import Caller, as_caller, settle
+from dataverse.ops._bulk import Caller, as_caller
 
 MAX_TEXT: Final = 256
 OWNERS_PER_QUERY: Final = 50
@@ -174,7 +174,10 @@ class Candidate:
     """Something a free-text name may mean.
 
     `rank` 0: the text equals a name or address; 1: it equals the part of an address before
-    the `@`; 2: a name or address starts with it.
+    the `@`; 2: a name or address starts with it. `mailbox` is the candidate's mailbox row
+    when the mailbox query brought it (a person's or queue's mailbox whose name or address
+    matched too, or a mailbox candidate itself), with its latest `alerts` when they were
+    asked for; otherwise the mailbox still has to be read by `mailbox_id`.
     """
 
     kind: Kind
@@ -183,6 +186,9 @@ class Candidate:
     email: str | None
     mailbox_id: uuid.UUID | None
     rank: int
+    upn: str | None = None  # a person's UPN (`domainname`)
+    mailbox: Mailbox | None = None
+    alerts: tuple[Alert, ...] | None = None
 
     @property
     def exact(self) -> bool:
@@ -225,11 +231,15 @@ async def resolve(
     *,
     limit_per_kind: int = 10,
     acting_for: Caller = None,
+    alerts: int = 0,
 ) -> Resolution:
     """What `text` may name: people (display name, UPN, email), queues (name, address) and
     mailboxes (address, name); exact matches first, then prefix matches.
 
-    A person or queue and its own mailbox are one candidate (the person or the queue).
+    One round trip: the three tables are queried at the same time. A person or queue and its
+    own mailbox are one candidate (the person or the queue), which keeps the mailbox row
+    when the mailbox query brought it. With `alerts`, that query also brings each mailbox's
+    latest alerts, expanded in the same answer.
     """
     wanted = _text(text, "name")
     assert wanted is not None
@@ -245,7 +255,8 @@ async def resolve(
                 col("internalemailaddress").startswith(wanted),
             ]
         )
-        & col("isdisabled").eq(False),
+        & col("isdisabled").eq(False)
+        & col("applicationid").is_null(),  # application users have no mailbox to act on
         orderby=(asc("fullname"),),
     )
     queues_q = Query(
@@ -257,19 +268,26 @@ async def resolve(
         & col("statecode").eq(0),
         orderby=(asc("name"),),
     )
-    people_t = asyncio.ensure_future(caller.list_rows(SystemUser, people_q, limit=limit_per_kind))
-    queues_t = asyncio.ensure_future(caller.list_rows(Queue, queues_q, limit=limit_per_kind))
-    mailboxes_t = asyncio.ensure_future(
-        caller.list_rows(Mailbox, mailboxes_q, limit=limit_per_kind)
+    mailboxes_read: Awaitable[Sequence[tuple[Mailbox, tuple[Alert, ...] | None]]] = (
+        caller.mailboxes_with_alerts(mailboxes_q, alerts=alerts, limit=limit_per_kind)
+        if alerts
+        else _without_alerts(caller.list_rows(Mailbox, mailboxes_q, limit=limit_per_kind))
     )
-    await settle(people_t, queues_t, mailboxes_t)
-    people, queues, mailboxes = people_t.result(), queues_t.result(), mailboxes_t.result()
+    people, queues, mailboxes = await three(
+        caller.list_rows(SystemUser, people_q, limit=limit_per_kind),
+        caller.list_rows(Queue, queues_q, limit=limit_per_kind),
+        mailboxes_read,
+    )
+    read = {m.id: (m, a) for m, a in mailboxes}
     found: list[Candidate] = []
     owners: set[uuid.UUID] = set()
+
+    def owned(mailbox_id: uuid.UUID | None) -> tuple[Mailbox | None, tuple[Alert, ...] | None]:
+        return read.get(mailbox_id, (None, None)) if mailbox_id is not None else (None, None)
+
     for p in people:
-        if p.application_id is not None:
-            continue  # application users have no mailbox to act on
         owners.add(p.id)
+        row, row_alerts = owned(p.default_mailbox_id)
         found.append(
             Candidate(
                 "person",
@@ -278,10 +296,14 @@ async def resolve(
                 p.email or p.domain_name,
                 p.default_mailbox_id,
                 rank(wanted, [p.full_name], [p.domain_name, p.email]),
+                p.domain_name,
+                row,
+                row_alerts,
             )
         )
     for q in queues:
         owners.add(q.id)
+        row, row_alerts = owned(q.default_mailbox_id)
         found.append(
             Candidate(
                 "queue",
@@ -290,9 +312,12 @@ async def resolve(
                 q.email_address,
                 q.default_mailbox_id,
                 rank(wanted, [q.name], [q.email_address]),
+                None,
+                row,
+                row_alerts,
             )
         )
-    for m in mailboxes:
+    for m, m_alerts in mailboxes:
         if m.regarding_id in owners:
             continue
         found.append(
@@ -303,7 +328,20 @@ async def resolve(
                 m.email_address,
                 m.id,
                 rank(wanted, [m.name], [m.email_address]),
+                None,
+                m,
+                m_alerts,
             )
         )
-    found.sort(key=lambda c: (c.rank, c.label.casefold(), str(c.id)))
+    # Ties keep people before queues before mailboxes, then the id: the same order each time.
+    found.sort(key=lambda c: (c.rank, c.label.casefold(), _KIND_ORDER[c.kind], str(c.id)))
     return Resolution(wanted, tuple(found))
+
+
+_KIND_ORDER: Final[dict[Kind, int]] = {"person": 0, "queue": 1, "mailbox": 2}
+
+
+async def _without_alerts(
+    rows: Awaitable[list[Mailbox]],
+) -> list[tuple[Mailbox, tuple[Alert, ...] | None]]:
+    return [(m, None) for m in await rows]

@@ -116,6 +116,24 @@ async def test_resolve_a_short_name_to_the_person(sim: RunningSim, dv: Dataverse
     assert len(resolution.candidates) == 1  # her mailbox is the same candidate
 
 
+async def test_resolve_brings_the_mailbox_row_and_its_alerts_in_one_round_trip(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    """Her mailbox's name matches too, so its row (and, asked for, its latest alerts
+    expanded through `tracelog_Mailbox`) comes in the same three parallel requests."""
+    plain = (await resolve(dv, "alice")).best
+    assert plain is not None and plain.alerts is None
+    assert plain.mailbox is not None and plain.mailbox.id == plain.mailbox_id
+
+    before = len(dataverse_requests(sim))
+    best = (await resolve(dv, "alice", alerts=3)).best
+    assert best is not None and best.mailbox is not None and best.alerts is not None
+    assert best.upn is not None and best.upn.startswith("alice@")
+    requests = dataverse_requests(sim)[before:]
+    assert len(requests) == 3
+    assert any("tracelog_Mailbox" in r["query"] for r in requests)
+
+
 async def test_resolve_a_queue_address(sim: RunningSim, dv: DataverseClient) -> None:
     resolution = await resolve(dv, "support@contoso.com")
 
