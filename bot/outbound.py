@@ -281,81 +281,43 @@ class EventLoopConversations(ConversationsOperations):  # type: ignore[misc]
     `format_url` and quoting), its headers, the user agent and bearer token msrest's
     policies add, and its JSON body from the client's serializer; they answer as the
     generated code does, `ErrorResponseException` included. A call with custom headers,
-    `raw=True` or per-operation settings, or a client whose credentials are themselves a
-    pipeline policy, takes the generated path.
+    `raw=True` or per-operation settings, and every call of a client whose credentials are
+    a pipeline policy rather than botframework's `AppCredentials`, take the generated path.
     """
 
     def __init__(self, stock: ConversationsOperations, sender: AioHttpSender) -> None:
         super().__init__(stock._client, stock.config, stock._serialize, stock._deserialize)
         self._sender = sender
         credentials = stock.config.credentials
-        self._signs = credentials is not None and not isinstance(
-            credentials, (AsyncHTTPPolicy, SansIOHTTPPolicy)
-        )
+        self._signs = credentials is not None
+        # msrest's policy calls `signed_session`; a policy-shaped credential does its own work.
+        self._direct = not isinstance(credentials, (AsyncHTTPPolicy, SansIOHTTPPolicy))
         self._user_agent: str = stock.config.user_agent_policy.user_agent
 
     async def reply_to_activity(
-        self,
-        conversation_id: str,
-        activity_id: str,
-        activity: Activity,
-        *,
-        custom_headers: dict[str, str] | None = None,
-        raw: bool = False,
-        **operation_config: Any,
+        self, conversation_id: str, activity_id: str, activity: Activity, **options: Any
     ) -> Any:
-        if custom_headers or raw or operation_config:
+        if options or not self._direct:
             return await super().reply_to_activity(
-                conversation_id,
-                activity_id,
-                activity,
-                custom_headers=custom_headers,
-                raw=raw,
-                **operation_config,
+                conversation_id, activity_id, activity, **options
             )
         path = ConversationsOperations.reply_to_activity.metadata["url"]
         headers = {"x-ms-conversation-id": conversation_id}
         return await self._call("POST", path, conversation_id, activity_id, activity, headers)
 
     async def send_to_conversation(
-        self,
-        conversation_id: str,
-        activity: Activity,
-        *,
-        custom_headers: dict[str, str] | None = None,
-        raw: bool = False,
-        **operation_config: Any,
+        self, conversation_id: str, activity: Activity, **options: Any
     ) -> Any:
-        if custom_headers or raw or operation_config:
-            return await super().send_to_conversation(
-                conversation_id,
-                activity,
-                custom_headers=custom_headers,
-                raw=raw,
-                **operation_config,
-            )
+        if options or not self._direct:
+            return await super().send_to_conversation(conversation_id, activity, **options)
         path = ConversationsOperations.send_to_conversation.metadata["url"]
         return await self._call("POST", path, conversation_id, None, activity, {})
 
     async def update_activity(
-        self,
-        conversation_id: str,
-        activity_id: str,
-        activity: Activity,
-        *,
-        custom_headers: dict[str, str] | None = None,
-        raw: bool = False,
-        **operation_config: Any,
+        self, conversation_id: str, activity_id: str, activity: Activity, **options: Any
     ) -> Any:
-        if custom_headers or raw or operation_config:
-            return await super().update_activity(
-                conversation_id,
-                activity_id,
-                activity,
-                custom_headers=custom_headers,
-                raw=raw,
-                **operation_config,
-            )
+        if options or not self._direct:
+            return await super().update_activity(conversation_id, activity_id, activity, **options)
         path = ConversationsOperations.update_activity.metadata["url"]
         return await self._call("PUT", path, conversation_id, activity_id, activity, {})
 
