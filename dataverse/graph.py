@@ -189,6 +189,26 @@ class GraphClient:
         groups = await self._list(_IdOnly, url, headers=_ADVANCED_QUERY)
         return [g.id for g in groups]
 
+    async def group_members(self, group_id: str | uuid.UUID) -> list[DirectoryUser]:
+        """The users in a group, following `@odata.nextLink`: GET
+        `groups/{id}/transitiveMembers/microsoft.graph.user` with `ConsistencyLevel: eventual`
+        and `$count=true` (an OData cast on a transitive members list is an advanced query).
+        Needs GroupMember.Read.All (or Group.Read.All, Directory.Read.All, …); an unknown
+        group is NotFound. Sources: learn.microsoft.com/graph/api/group-list-transitivemembers
+        and learn.microsoft.com/graph/aad-advanced-queries.
+
+        A role can only be assigned to a role-assignable group, which cannot contain groups
+        (learn.microsoft.com/entra/identity/role-based-access-control/groups-concept), so for
+        those its direct and transitive members are the same people. The transitive list is
+        used because its cast to users, with `$select`, is documented as one advanced query
+        (the same form as `group_ids_of`), the cast leaves devices, contacts and service
+        principals out on Graph's side, and it stays right for any other group. The index
+        behind advanced queries may lag a membership change a little."""
+        group = parse_guid(group_id)
+        query = encode_params(Query(select=DirectoryUser.SELECT, count=True).params())
+        url = f"groups/{group}/transitiveMembers/microsoft.graph.user?{query}"
+        return await self._list(DirectoryUser, url, headers=_ADVANCED_QUERY)
+
     async def role_assignments_of(self, principal_id: str | uuid.UUID) -> list[RoleAssignment]:
         """Active directory role assignments held by one user or group (not transitive)."""
         principal = parse_guid(principal_id)
@@ -200,7 +220,7 @@ class GraphClient:
     async def role_members(self, template_id: str) -> list[RoleMember]:
         """Active assignments of one directory role (by its template id, §7), each with its
         principal: `roleAssignments?$filter=roleDefinitionId eq '…'&$expand=principal`.
-        Groups are listed as groups (their members are not expanded)."""
+        Groups are listed as groups; `group_members` lists their users."""
         role = str(parse_guid(template_id))
         params = [
             *Query(filter=col("roleDefinitionId").eq(role)).params(),

@@ -679,6 +679,10 @@ class DirectoryPrincipal(GraphModel):
     def is_user(self) -> bool:
         return (self.odata_type or "").lower() == "#microsoft.graph.user"
 
+    @property
+    def is_group(self) -> bool:
+        return (self.odata_type or "").lower() == "#microsoft.graph.group"
+
 
 class RoleMember(RoleAssignment):
     """A role assignment with its principal expanded (who holds one given role)."""

@@ -5,8 +5,9 @@ out once, in the approver's name, when one of them clicks Approve.
    mailbox is read again (gone → the not-found card, nothing stored); if the requester may
    now do it themselves they are told so. Otherwise the people eligible *now* are found with
    the permission model and live roles: holders of the Delegated Mailbox Approver role
-   first, then the users holding the Global or Exchange administrator role; each is decided
-   against this mailbox from their own live facts, and the requester is never one of them.
+   first, then the users holding the Global or Exchange administrator role, directly or
+   through a group the role is assigned to; each is decided against this mailbox from
+   their own live facts, and the requester is never one of them.
    The request is stored (`store.approvals`, pending, with its expiry and reminder time) and
    each approver gets a card with Approve / Reject in their personal chat with the bot
    (when the store has one, saved whenever they talk to it); whoever cannot be reached that
@@ -63,7 +64,8 @@ from cards.results import Outcome, Reason
 from dataverse import ops
 from dataverse.concurrent import every
 from dataverse.errors import DataverseError, NotFound
-from dataverse.models import EntraRoleTemplate, Mailbox, SystemUser
+from dataverse.graph import GraphClient
+from dataverse.models import DirectoryUser, EntraRoleTemplate, Mailbox, SystemUser
 from dataverse.odata import Query, col, key_segment, parse_guid
 from dataverse.ops import ItemResult
 from dataverse.ops._bulk import DEFAULT_OPTIONS, load_mailboxes
@@ -234,20 +236,45 @@ async def _delegated_approvers(ctx: Ctx) -> list[Approver]:
     ]
 
 
+async def _users_of_group(graph: GraphClient, group_id: uuid.UUID) -> list[DirectoryUser]:
+    """The users of a group holding an admin role; one that cannot be read gives nobody."""
+    try:
+        return await graph.group_members(group_id)
+    except DataverseError as exc:
+        log.warning("could not list the members of admin group %s: %r", group_id, exc)
+        return []
+
+
 async def _administrators(ctx: Ctx) -> list[Approver]:
-    """Users holding the Global or Exchange administrator role tenant-wide. Groups holding
-    them are not expanded (their members are found when they talk to the bot: the approvers
-    channel covers them)."""
+    """Users holding the Global or Exchange administrator role tenant-wide, directly or as
+    members of a (role-assignable) group the role is assigned to, in the order Graph lists
+    the assignments. The groups are read side by side; a group that cannot be read is left
+    out (logged), and so is a member whose account is disabled. The same person may come
+    twice: `eligible_approvers` keeps the first."""
     graph = ctx.env.graph
     if graph is None:
         return []
     found = await every(graph.role_members(template) for template in _ADMIN_ROLES)
-    return [
-        Approver(str(m.principal_id).lower(), m.principal.display_name or str(m.principal_id))
+    held = [
+        (m.principal_id, m.principal)
         for members in found
         for m in members
-        if m.tenant_wide and m.principal is not None and m.principal.is_user
+        if m.tenant_wide and m.principal is not None
     ]
+    groups = list(dict.fromkeys(pid for pid, principal in held if principal.is_group))
+    read = await every(_users_of_group(graph, group) for group in groups)
+    users_of = dict(zip(groups, read, strict=True))
+    approvers: list[Approver] = []
+    for pid, principal in held:
+        if principal.is_user:
+            approvers.append(Approver(str(pid).lower(), principal.display_name or str(pid)))
+        elif pid in users_of:
+            approvers.extend(
+                Approver(str(u.id).lower(), u.display_name or u.user_principal_name or str(u.id))
+                for u in users_of[pid]
+                if u.account_enabled is not False
+            )
+    return approvers
 
 
 async def eligible_approvers(

@@ -214,7 +214,12 @@ class ApplicationSpec(_Model):
     systemuser_id: Guid = Field(pattern=_GUID)
     dataverse_roles: list[str] = Field(default_factory=list)
     graph_permissions: list[str] = Field(
-        default_factory=lambda: ["RoleManagement.Read.Directory", "User.Read.All"]
+        # GroupMember.Read.All: the members of a group that holds an admin role (approvers).
+        default_factory=lambda: [
+            "RoleManagement.Read.Directory",
+            "User.Read.All",
+            "GroupMember.Read.All",
+        ]
     )
 
 

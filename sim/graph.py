@@ -5,9 +5,10 @@
 | `GET roleManagement/directory/roleAssignments[/{id}]` | RoleManagement.Read.Directory, … |
 | `GET users`, `GET users/{id or userPrincipalName}`, `GET users/$count` | User.Read.All, … |
 | `GET users/{id}/transitiveMemberOf[/microsoft.graph.group …][/$count]` | User.Read.All, … |
+| `GET groups/{id}/transitiveMembers[/microsoft.graph.user …][/$count]` | GroupMember.Read.All, … |
 
 Facts followed (Graph v1.0 docs: rbacapplication-list-roleassignments, unifiedRoleAssignment,
-user-list, user-get, user-list-transitivememberof):
+user-list, user-get, user-list-transitivememberof, group-list-transitivemembers):
 
 - role assignments support `$filter` with `eq` and `in` on principalId, roleDefinitionId,
   directoryScopeId and appScopeId (the sim also takes `and` of those), `$expand=principal`
@@ -17,7 +18,24 @@ user-list, user-get, user-list-transitivememberof):
   queries needing `ConsistencyLevel: eventual` (+ `$count=true`); page size default 100,
   `$top` 1…999, `@odata.nextLink` with `$skiptoken`;
 - transitiveMemberOf returns groups and directory roles; `$filter`, `$orderby`, `$search`
-  and an OData cast need `ConsistencyLevel: eventual` and `$count`.
+  and an OData cast need `ConsistencyLevel: eventual` and `$count`;
+- a group's transitiveMembers [G1] is a flat list of directoryObjects, each with its
+  `@odata.type` (here users, and the app's service principal if a test adds it: the sim does
+  not nest groups, and a role-assignable group cannot hold groups at all [G2]);
+  permission GroupMember.Read.All, or the higher Directory.Read.All, Group.Read.All,
+  Group.ReadWrite.All, GroupMember.ReadWrite.All (User.Read.All is not among them) [G1];
+  `$filter` and an OData cast (`/microsoft.graph.user`) need `ConsistencyLevel: eventual` and
+  `$count=true` [G1][G3], and a cast to a type that is no member type is 400
+  Request_UnsupportedQuery [G1]; `$select` works with the cast, whose answer's context is
+  `#users(…)` [G1]; a group of more than 100 members pages with `@odata.nextLink` [G4]; an
+  unknown group id is 404 Request_ResourceNotFound, as for users.
+
+  [G1] https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0
+  [G2] https://learn.microsoft.com/entra/identity/role-based-access-control/groups-concept
+  [G3] https://learn.microsoft.com/graph/aad-advanced-queries ("Use of OData cast with
+       transitive members list")
+  [G4] https://learn.microsoft.com/graph/api/group-list-members?view=graph-rest-1.0 and
+       https://learn.microsoft.com/graph/paging
 
 Errors use Graph's body `{"error": {"code", "message", "innerError": {"date", "request-id",
 "client-request-id"}}}`; a malformed query is a 400, never a 500.
@@ -58,6 +76,16 @@ USER_READ: Final = frozenset(
     {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 )
 MEMBERSHIP_READ: Final = USER_READ | frozenset({"GroupMember.Read.All", "Group.Read.All"})
+# group-list-transitivemembers: least privileged GroupMember.Read.All, and the higher ones.
+GROUP_MEMBER_READ: Final = frozenset(
+    {
+        "GroupMember.Read.All",
+        "Directory.Read.All",
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+    }
+)
 
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 999
@@ -832,6 +860,128 @@ def _transitive_count(request: web.Request, sim: Sim, cast: str | None) -> web.R
     return web.Response(text=str(len(items)), content_type="text/plain")
 
 
+# ---- a group's members -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _MemberType:
+    odata_type: str  # "#microsoft.graph.user"
+    collection: str  # the @odata.context fragment: "users"
+
+
+# The member types a group's transitiveMembers can be cast to; a cast to any other type is
+# 400 Request_UnsupportedQuery (group-list-transitivemembers). The sim's groups hold users
+# only, so the other casts answer an empty list.
+_MEMBER_CASTS: Final = {
+    f"microsoft.graph.{name}": _MemberType(f"#microsoft.graph.{name}", collection)
+    for name, collection in (
+        ("user", "users"),
+        ("group", "groups"),
+        ("device", "devices"),
+        ("orgContact", "contacts"),
+        ("servicePrincipal", "servicePrincipals"),
+    )
+}
+
+
+def _find_group(sim: Sim, key: str) -> DirectoryGroup:
+    group = sim.state.groups.get(key.lower())
+    if group is None:
+        raise GraphError(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{key}' does not exist or one of its queried reference-property objects "
+            "are not present.",
+        )
+    return group
+
+
+def _member_items(
+    request: web.Request, group: DirectoryGroup, sim: Sim, cast: str | None
+) -> list[dict[str, Any]]:
+    """The group's members, cast and filtered: users in directory order, then the others
+    (the app's service principal, say) by id. The sim does not nest groups (nor can a
+    role-assignable group hold one), so the transitive list is the direct one."""
+    kind = None if cast is None else _MEMBER_CASTS.get(cast)
+    if cast is not None and kind is None:
+        raise _unsupported(f"'{cast}' is not a member type of a group: the cast is not supported.")
+    users = [u.id for u in sim.state.users.values() if u.id in group.members]
+    others = sorted(group.members - set(users))
+    found = (_principal_json(sim, member) for member in [*users, *others])
+    items = [item for item in found if item is not None]
+    if kind is not None:
+        items = [i for i in items if i["@odata.type"] == kind.odata_type]
+    if "$filter" in request.query:
+        predicate = compile_filter(
+            request.query["$filter"],
+            FilterSpec(_member_entity(cast), USER_PROPS, frozenset({"and", "or"})),
+            advanced=True,
+        )
+        items = [i for i in items if predicate(i)]
+    return items
+
+
+def _member_entity(cast: str | None) -> str:
+    return cast if cast in _MEMBER_CASTS else "microsoft.graph.directoryObject"
+
+
+def _project_member(item: dict[str, Any], selected: list[str] | None) -> dict[str, Any]:
+    """A user as `users` shows one; another member type with the properties it has."""
+    if item["@odata.type"] == "#microsoft.graph.user":
+        return _project(item, selected, USER_DEFAULT)
+    return {
+        k: v
+        for k, v in item.items()
+        if k.startswith("@odata.") or selected is None or k in selected
+    }
+
+
+def _transitive_members(request: web.Request, sim: Sim, cast: str | None) -> web.Response:
+    _check_options(request, frozenset({"$filter", "$select", "$top", "$skiptoken", "$count"}))
+    group = _find_group(sim, request.match_info["group"])
+    if (cast is not None or "$filter" in request.query) and not _advanced(request):
+        raise _unsupported(
+            "$filter and OData casts on transitiveMembers need the header "
+            "'ConsistencyLevel: eventual' and '$count=true'."
+        )
+    items = _member_items(request, group, sim, cast)
+    selected = _select(request, USER_ALL, _member_entity(cast))
+    rows = [_project_member(i, selected) for i in items]
+    collection = "directoryObjects"
+    if cast is not None:  # the context names the type; the items do not repeat it
+        collection = _MEMBER_CASTS[cast].collection
+        rows = [{k: v for k, v in r.items() if k != "@odata.type"} for r in rows]
+    fragment = f"{collection}({','.join(selected)})" if selected else collection
+    return _page(request, sim, rows, _context(sim, fragment))
+
+
+def _transitive_members_count(request: web.Request, sim: Sim, cast: str | None) -> web.Response:
+    _check_options(request, frozenset({"$filter"}))
+    if request.headers.get("ConsistencyLevel", "").strip().lower() != "eventual":
+        raise _bad_request("$count needs the header 'ConsistencyLevel: eventual'.")
+    group = _find_group(sim, request.match_info["group"])
+    items = _member_items(request, group, sim, cast)
+    return web.Response(text=str(len(items)), content_type="text/plain")
+
+
+@_graph_route(GROUP_MEMBER_READ)
+def transitive_members(request: web.Request, sim: Sim) -> web.Response:
+    return _transitive_members(request, sim, None)
+
+
+@_graph_route(GROUP_MEMBER_READ)
+def transitive_members_cast(request: web.Request, sim: Sim) -> web.Response:
+    cast = request.match_info["cast"]
+    if cast == "$count":
+        return _transitive_members_count(request, sim, None)
+    return _transitive_members(request, sim, cast)
+
+
+@_graph_route(GROUP_MEMBER_READ)
+def transitive_members_cast_count(request: web.Request, sim: Sim) -> web.Response:
+    return _transitive_members_count(request, sim, request.match_info["cast"])
+
+
 async def unknown_segment(request: web.Request) -> web.StreamResponse:
     try:
         _authorize(request, None)
@@ -864,4 +1014,8 @@ def setup(app: web.Application) -> None:
     r.add_get(
         "/v1.0/users/{user}/transitiveMemberOf/{cast}/$count", transitive_member_of_cast_count
     )
+    members = "/v1.0/groups/{group}/transitiveMembers"
+    r.add_get(members, transitive_members)
+    r.add_get(members + "/{cast}", transitive_members_cast)
+    r.add_get(members + "/{cast}/$count", transitive_members_cast_count)
     r.add_route("*", "/v1.0/{tail:.*}", unknown_segment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from dataverse import RetryPolicy
 from sim.context import Fault, Sim
 from sim.fixture import FIXTURES_DIR, Fixture
 from sim.server import SimThread
+from sim.state import DirectoryGroup, DirectoryUser, RoleAssignment
 from sim.tls import client_context
 
 CONTOSO = FIXTURES_DIR / "contoso.yaml"
@@ -90,3 +93,26 @@ class RunningSim:
 
     def person(self, name: str) -> Any:
         return next(p for p in self.fixture.people if p.name == name)
+
+    def add_user(self, display_name: str, *, enabled: bool = True) -> str:
+        """An Entra user (no Dataverse row) written straight into the sim; its object id."""
+        object_id = str(uuid.uuid4())
+        upn = f"{object_id[:8]}@{self.fixture.domain}"
+        user = DirectoryUser(object_id, display_name, upn, upn, account_enabled=enabled)
+        self.thread.call(lambda: self.sim.state.users.__setitem__(object_id, user))
+        return object_id
+
+    def add_group(self, name: str, members: Iterable[str] = (), roles: Iterable[str] = ()) -> str:
+        """An Entra group with `members` (object ids) and the directory roles `roles`
+        (template ids) assigned to it tenant-wide, written straight into the sim; its id.
+        The sim is reset before each test, so it lasts for one test."""
+        group_id = str(uuid.uuid4())
+        group = DirectoryGroup(group_id, name, {m.lower() for m in members})
+        assignments = [RoleAssignment(str(uuid.uuid4()), group_id, r.lower()) for r in roles]
+
+        def seed() -> None:
+            self.sim.state.groups[group_id] = group
+            self.sim.state.role_assignments.extend(assignments)
+
+        self.thread.call(seed)
+        return group_id

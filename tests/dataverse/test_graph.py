@@ -114,3 +114,47 @@ async def test_a_bad_identifier_is_refused_before_any_request(
         await graph.get_user("not a upn/../users")
 
     assert _graph_requests(sim) == []
+
+
+# ---- a group's users ---------------------------------------------------------------------
+
+
+async def test_the_users_of_a_group(sim: RunningSim, graph: GraphClient) -> None:
+    """group-list-transitivemembers (learn.microsoft.com/graph/api/group-list-transitivemembers):
+    the cast to microsoft.graph.user is an advanced query ($count=true with ConsistencyLevel:
+    eventual, which the sim requires), with $select for accountEnabled."""
+    operators = _group_id(sim, "Exchange Operators")
+
+    [tess] = await graph.group_members(operators)
+
+    assert tess.id == uuid.UUID(oid(sim, "tess"))
+    assert (tess.display_name, tess.user_principal_name) == ("Tess Teamadmin", "tess@contoso.com")
+    assert tess.account_enabled is True
+    [request] = _graph_requests(sim)
+    assert request["path"] == f"/v1.0/groups/{operators}/transitiveMembers/microsoft.graph.user"
+    assert "$count=true" in str(request["query"])
+    assert "$select=id,displayName,userPrincipalName,mail,accountEnabled" in str(request["query"])
+
+
+async def test_the_users_of_a_large_group_come_page_by_page(
+    sim: RunningSim, graph: GraphClient
+) -> None:
+    """group-list-members: more than 100 members page with @odata.nextLink, followed."""
+    members = [sim.add_user(f"Member {i:03}", enabled=i % 2 == 0) for i in range(130)]
+    group = sim.add_group("Many Members", members)
+
+    users = await graph.group_members(group)
+
+    assert [str(u.id) for u in users] == members
+    assert [u.account_enabled for u in users[:3]] == [True, False, True]
+    assert len(_graph_requests(sim)) == 2
+
+
+async def test_the_users_of_an_unknown_group(sim: RunningSim, graph: GraphClient) -> None:
+    with pytest.raises(NotFound) as caught:
+        await graph.group_members(uuid.uuid4())
+
+    assert caught.value.service == "graph"
+    with pytest.raises(InvalidIdentifier):
+        await graph.group_members("96000000' or true")
+    assert len(_graph_requests(sim)) == 1

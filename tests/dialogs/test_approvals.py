@@ -5,13 +5,16 @@ approver → every copy updated and the requester told."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
+
+import pytest
 
 from cards import verbs
 from cards.common import execute_action
 from dataverse import DataverseClient, GraphClient, ops
-from dataverse.models import Mailbox
+from dataverse.models import EntraRoleTemplate, Mailbox
 from dialogs.app import build_router
 from dialogs.approvals import approvals_of
 from dialogs.context import Services
@@ -576,5 +579,110 @@ async def test_those_without_a_chat_are_asked_in_the_channel(
     assert "Also posted in the approvers channel" in sent
     posted = _only([d for d in messenger.sent if d.conversation_id == CHANNEL_ID])
     mentioned = {e["mentioned"]["name"] for e in posted.card["msteams"]["entities"]}
-    assert mentioned == {"Gina Global", "Eddie Exchange"}
+    assert mentioned == {"Gina Global", "Tess Teamadmin", "Eddie Exchange"}
     assert posted.card["refresh"]["userIds"] == [f"29:{sim.person('dana').object_id}"]
+
+
+# ---- admins through a group ----------------------------------------------------------------
+# A directory role assigned to a role-assignable group reaches its members
+# (https://learn.microsoft.com/entra/identity/role-based-access-control/groups-concept); the
+# bot lists them with GET groups/{id}/transitiveMembers/microsoft.graph.user
+# (https://learn.microsoft.com/graph/api/group-list-transitivemembers).
+
+EXCHANGE_ADMIN = EntraRoleTemplate.EXCHANGE_ADMINISTRATOR
+GLOBAL_ADMIN = EntraRoleTemplate.GLOBAL_ADMINISTRATOR
+
+
+def _member_listings(sim: RunningSim) -> list[str]:
+    return [
+        r["path"]
+        for r in sim.requests()
+        if r["path"].endswith("/transitiveMembers/microsoft.graph.user")
+    ]
+
+
+async def test_an_exchange_admin_through_a_group_is_asked_and_approves(
+    routed: Router, sim: RunningSim, store: Store, messenger: FakeMessenger
+) -> None:
+    """Tess holds Exchange Administrator only as a member of "Exchange Operators" (and is a
+    System Administrator through a team): listed through group-list-transitivemembers, she
+    is asked, and her click, checked again at click time, approves in her name."""
+    await open_chat(store, sim, "tess")
+    sent = await _request(routed, sim, store)
+    assert "Request sent to 1 approver" in sent
+    assert "Tess Teamadmin" in sent
+    operators = next(g.id for g in sim.fixture.groups if g.name == "Exchange Operators")
+    assert _member_listings(sim) == [
+        f"/v1.0/groups/{operators}/transitiveMembers/microsoft.graph.user"
+    ]
+
+    answer = await _decide(routed, sim, store, "tess", _only(messenger.sent_to("tess")), "Approve")
+    assert "Approved by Tess Teamadmin" in answer
+    (patch,) = mailbox_patches(sim, "alice")
+    assert patch["caller_object_id"] == sim.person("tess").object_id
+
+
+async def test_one_person_through_several_routes_is_asked_once_each_group_read_once(
+    routed: Router, sim: RunningSim, store: Store, messenger: FakeMessenger
+) -> None:
+    """A group holding both roles, with eddie (also Exchange admin directly) and tess (also
+    in "Exchange Operators"): each is asked once, after the Delegated Mailbox Approver, and
+    each group's members are listed once, not once per role."""
+    for name in ("dana", "gina", "eddie", "tess"):
+        await open_chat(store, sim, name)
+    both = sim.add_group(
+        "Mail Admins",
+        [sim.person("eddie").object_id, sim.person("tess").object_id],
+        [GLOBAL_ADMIN, EXCHANGE_ADMIN],
+    )
+    sent = await _request(routed, sim, store)
+    assert "Request sent to 4 approvers" in sent
+    got = [d.conversation_id for d in messenger.sent]
+    assert got == [f"a:personal-{n}" for n in ("dana", "gina", "eddie", "tess")]
+    listed = _member_listings(sim)
+    assert len(listed) == len(set(listed)) == 2
+    assert f"/v1.0/groups/{both}/transitiveMembers/microsoft.graph.user" in listed
+
+
+async def test_disabled_or_non_person_members_are_not_asked(
+    routed: Router, sim: RunningSim, store: Store, messenger: FakeMessenger
+) -> None:
+    """Tess's account is disabled (accountEnabled false): she is not asked although her roles
+    still read as eligible. The app's service principal in a Global admin group is no user
+    (the cast to microsoft.graph.user leaves it out), and a member with an Entra account
+    but no Dataverse user is decided from its own facts: neither is asked."""
+    await open_chat(store, sim, "dana")
+    await open_chat(store, sim, "tess")
+    tess = sim.person("tess").object_id
+    sim.thread.call(lambda: setattr(sim.sim.state.users[tess], "account_enabled", False))
+    stranger = sim.add_user("Entra Only")
+    app = sim.fixture.application.object_id
+    sim.add_group("Global Ops", [app, stranger], [GLOBAL_ADMIN])
+    sent = await _request(routed, sim, store)
+    assert "Request sent to 1 approver" in sent
+    assert [d.conversation_id for d in messenger.sent] == ["a:personal-dana"]
+    request = (await store.approvals.by_requester(sim.person("sam").object_id))[0]
+    asked = {a["object_id"] for a in request.parameters["approvers"]}
+    assert asked.isdisjoint({tess, stranger, app})
+
+
+async def test_an_admin_group_that_cannot_be_read_is_skipped(
+    routed: Router,
+    sim: RunningSim,
+    store: Store,
+    messenger: FakeMessenger,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without GroupMember.Read.All Graph refuses group-list-transitivemembers (403): the
+    group is logged and skipped, everyone else is still asked."""
+    sim.thread.call(lambda: sim.sim.state.application.app_roles.discard("GroupMember.Read.All"))
+    for name in ("dana", "eddie", "tess"):
+        await open_chat(store, sim, name)
+    with caplog.at_level(logging.WARNING, logger="mailops.approvals"):
+        sent = await _request(routed, sim, store)
+    assert "Request sent to 2 approvers" in sent
+    assert [d.conversation_id for d in messenger.sent] == ["a:personal-dana", "a:personal-eddie"]
+    assert any(
+        "could not list the members of admin group" in r.getMessage() for r in caplog.records
+    )
+    assert {r["status"] for r in sim.requests() if "/transitiveMembers" in r["path"]} == {403}

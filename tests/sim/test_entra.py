@@ -115,9 +115,10 @@ def test_msal_client_credentials_for_graph_carries_roles(sim: RunningSim) -> Non
     result = _msal(sim).acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
     claims = _claims(result["access_token"])
     assert claims["aud"] == GRAPH_RESOURCE
-    assert set(claims["roles"]) == {"RoleManagement.Read.Directory", "User.Read.All"}
+    granted = {"RoleManagement.Read.Directory", "User.Read.All", "GroupMember.Read.All"}
+    assert set(claims["roles"]) == granted
     caller = _validate(sim, result["access_token"], {GRAPH_APP_ID, GRAPH_RESOURCE})
-    assert caller.roles == frozenset({"RoleManagement.Read.Directory", "User.Read.All"})
+    assert caller.roles == frozenset(granted)
 
 
 def test_msal_on_behalf_of(sim: RunningSim) -> None:

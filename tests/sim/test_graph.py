@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -273,3 +275,145 @@ def test_graph_calls_are_recorded(sim: RunningSim, graph: httpx.Client) -> None:
     assert recorded["query"] == "$top=1"
     assert recorded["caller_object_id"] == sim.fixture.application.object_id
     assert recorded["status"] == 200
+
+
+# ---- a group's members -------------------------------------------------------------------
+# https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0
+
+
+def _members(graph: httpx.Client, group: str, cast: str = "", **params: str) -> httpx.Response:
+    path = f"groups/{group}/transitiveMembers" + (f"/{cast}" if cast else "")
+    headers = {"ConsistencyLevel": "eventual"} if params.get("$count") == "true" else {}
+    return graph.get(path, params=params, headers=headers)
+
+
+def test_group_transitive_members(sim: RunningSim, graph: httpx.Client) -> None:
+    """group-list-transitivemembers: a flat list of directoryObjects, each with @odata.type;
+    cast to microsoft.graph.user with $select and $count (an advanced query, aad-advanced-
+    queries: "Use of OData cast with transitive members list"); accountEnabled on $select."""
+    group, tess = _group_id(sim, "Exchange Operators"), _oid(sim, "tess")
+    plain = _members(graph, group)
+    assert plain.status_code == 200, plain.text
+    [member] = plain.json()["value"]
+    assert plain.json()["@odata.context"].endswith("$metadata#directoryObjects")
+    assert member["@odata.type"] == "#microsoft.graph.user"
+    assert (member["id"], member["displayName"]) == (tess, "Tess Teamadmin")
+    assert "accountEnabled" not in member  # not a default property
+
+    users = _members(
+        graph,
+        group,
+        "microsoft.graph.user",
+        **{"$count": "true", "$select": "id,displayName,accountEnabled"},
+    ).json()
+    assert users["@odata.context"].endswith("$metadata#users(id,displayName,accountEnabled)")
+    assert users["@odata.count"] == 1
+    assert users["value"] == [
+        {"id": tess, "displayName": "Tess Teamadmin", "accountEnabled": True}
+    ]
+    # A role-assignable group holds no groups (Entra: groups-concept).
+    groups = _members(graph, group, "microsoft.graph.group", **{"$count": "true"}).json()
+    assert groups["value"] == []
+    count = graph.get(
+        f"groups/{group}/transitiveMembers/microsoft.graph.user/$count",
+        headers={"ConsistencyLevel": "eventual"},
+    )
+    assert count.text == "1"
+
+
+def test_group_members_of_other_types_and_the_cast(sim: RunningSim, graph: httpx.Client) -> None:
+    """group-list-transitivemembers: members of every type are listed, each with its
+    @odata.type; the cast to microsoft.graph.user keeps the users only."""
+    tess, app = _oid(sim, "tess"), sim.fixture.application.object_id
+    group = sim.add_group("Mixed", [app, tess])
+    everyone = graph.get(f"groups/{group}/transitiveMembers").json()["value"]
+    assert [(m["@odata.type"], m["id"]) for m in everyone] == [
+        ("#microsoft.graph.user", tess),
+        ("#microsoft.graph.servicePrincipal", app),
+    ]
+    assert "businessPhones" not in everyone[1]  # not shaped as a user
+    users = _members(graph, group, "microsoft.graph.user", **{"$count": "true"}).json()
+    assert [u["id"] for u in users["value"]] == [tess]
+    apps = _members(graph, group, "microsoft.graph.servicePrincipal", **{"$count": "true"})
+    assert [a["id"] for a in apps.json()["value"]] == [app]
+
+
+def test_group_members_cast_and_filter_need_advanced_query(
+    sim: RunningSim, graph: httpx.Client
+) -> None:
+    """group-list-transitivemembers: $filter and an OData cast need ConsistencyLevel:
+    eventual with $count=true; a cast to a type no member can have is 400
+    Request_UnsupportedQuery; options the sim does not carry are refused, never ignored."""
+    group = _group_id(sim, "Exchange Operators")
+    base = f"groups/{group}/transitiveMembers"
+    _graph_error(graph.get(f"{base}/microsoft.graph.user"), 400, "Request_UnsupportedQuery")
+    _graph_error(
+        graph.get(f"{base}/microsoft.graph.user", headers={"ConsistencyLevel": "eventual"}),
+        400,
+        "Request_UnsupportedQuery",
+    )
+    flt = {"$filter": "startswith(displayName,'Tess')"}
+    _graph_error(graph.get(base, params=flt), 400, "Request_UnsupportedQuery")
+    found = _members(graph, group, **flt, **{"$count": "true"}).json()["value"]
+    assert [m["displayName"] for m in found] == ["Tess Teamadmin"]
+    _graph_error(
+        _members(graph, group, "microsoft.graph.directoryRole", **{"$count": "true"}),
+        400,
+        "Request_UnsupportedQuery",
+    )
+    _graph_error(graph.get(base, params={"$expand": "manager"}), 400, "Request_UnsupportedQuery")
+    _graph_error(graph.get(base, params={"$select": "bogus"}), 400, "BadRequest")
+    _graph_error(graph.get(f"{base}/$count"), 400, "Request_BadRequest")
+
+
+def test_group_members_paging(sim: RunningSim, graph: httpx.Client) -> None:
+    """group-list-members / paging: a large membership pages with @odata.nextLink
+    ($top 1…999, default 100)."""
+    members = [sim.add_user(f"Member {i:03}") for i in range(105)]
+    group = sim.add_group("Many Members", members)
+    first = graph.get(f"groups/{group}/transitiveMembers").json()
+    assert len(first["value"]) == 100
+    assert first["@odata.nextLink"]
+    seen: list[str] = []
+    url: str | None = f"groups/{group}/transitiveMembers?$top=40&$select=id"
+    pages = 0
+    while url:
+        body = graph.get(url).json()
+        seen += [m["id"] for m in body["value"]]
+        url = body.get("@odata.nextLink")
+        pages += 1
+    assert seen == members
+    assert pages == 3
+
+
+def test_unknown_group_is_404(sim: RunningSim, graph: httpx.Client) -> None:
+    """Graph answers an id that is no group (unknown, or a user's) with 404
+    Request_ResourceNotFound and its error body."""
+    for key in (str(uuid.uuid4()), _oid(sim, "tess")):
+        _graph_error(graph.get(f"groups/{key}/transitiveMembers"), 404, "Request_ResourceNotFound")
+        resp = _members(graph, key, "microsoft.graph.user", **{"$count": "true"})
+        _graph_error(resp, 404, "Request_ResourceNotFound")
+
+
+def test_group_members_need_group_member_read(sim: RunningSim) -> None:
+    """group-list-transitivemembers: GroupMember.Read.All is the least privileged permission
+    (Group.Read.All, Directory.Read.All … also do); User.Read.All is not enough."""
+    group = _group_id(sim, "Exchange Operators")
+
+    def app_token(roles: list[str]) -> str:
+        claims = jwt.decode(
+            issue_app_token(sim.sim, audience=GRAPH_RESOURCE), options={"verify_signature": False}
+        )
+        claims["roles"] = roles
+        return sign(sim.sim, claims)
+
+    for roles, status in (
+        (["User.Read.All", "RoleManagement.Read.Directory"], 403),
+        (["GroupMember.Read.All"], 200),
+        (["Directory.Read.All"], 200),
+    ):
+        with _client(sim, sim.thread.call(functools.partial(app_token, roles))) as client:
+            resp = client.get(f"groups/{group}/transitiveMembers")
+            assert resp.status_code == status, (roles, resp.text)
+            if status == 403:
+                _graph_error(resp, 403, "Authorization_RequestDenied")
