@@ -1,9 +1,10 @@
 """Persistence through SQLAlchemy (async): an SQLite file by default, PostgreSQL for replicas.
 
 `await Store.open(url)` migrates the database to head and returns the repositories:
-conversation references, approval requests, the audit log, and for the monitor incidents,
-silences, watermarks and leader leases. Callers get frozen dataclasses (`store.models`),
-never ORM rows. This package imports nothing else of the project.
+conversation references, approval requests, the audit log, bulk-change previews waiting
+for Confirm, and for the monitor incidents, silences, watermarks and leader leases. Callers
+get frozen dataclasses (`store.models`), never ORM rows. This package imports nothing else
+of the project.
 
 Two things here are not persisted but shared by the monitor and the dialogs (which may not
 import the monitor): the on-call schedule (`store.oncall`), and the errors of the incident
@@ -76,6 +77,7 @@ from store.oncall import (
     escalation_order,
     who_is_on_call,
 )
+from store.previews import PreviewRepository
 from store.store import Store
 from store.watermarks import WatermarkRepository
 
@@ -118,6 +120,7 @@ __all__ = [
     "Observation",
     "OnCallSchedule",
     "Person",
+    "PreviewRepository",
     "Responder",
     "Rotation",
     "Sighting",

@@ -42,6 +42,8 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 ID_LEN: Final = 64
 NAME_LEN: Final = 256
 CONVERSATION_LEN: Final = 1024
+# A preview's token is what its card carries (dialogs make it from 18 random bytes).
+TOKEN_LEN: Final = 64
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -316,4 +318,16 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     token: Mapped[int] = mapped_column(BigInteger())
     acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class PreviewRow(Base):
+    """A bulk-change preview waiting for Confirm or Cancel: single use, short-lived."""
+
+    __tablename__ = "previews"
+    __table_args__ = (Index("ix_previews_expires_at", "expires_at"),)
+
+    token: Mapped[str] = mapped_column(String(TOKEN_LEN), primary_key=True)
+    record: Mapped[dict[str, Any]] = mapped_column(_json())
+    created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

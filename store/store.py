@@ -17,6 +17,7 @@ from store.errors import StoreError
 from store.incidents import IncidentRepository, SilenceRepository
 from store.leases import LeaseRepository
 from store.migrate import current_revision, head_revision, upgrade
+from store.previews import PreviewRepository
 from store.watermarks import WatermarkRepository
 
 
@@ -36,6 +37,7 @@ class Store:
         self.silences = SilenceRepository(db)
         self.watermarks = WatermarkRepository(db)
         self.leases = LeaseRepository(db)
+        self.previews = PreviewRepository(db)
 
     @classmethod
     async def open(

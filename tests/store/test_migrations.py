@@ -13,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store import StoreError, current_revision, head_revision, make_engine
+from store import Store, StoreError, current_revision, head_revision, make_engine
+from store.engine import Database
 from store.migrate import downgrade, upgrade
 from store.schema import Base
 from tests.store.kit import Backend
@@ -27,6 +28,7 @@ TABLES = {
     "conversation_refs",
     "incidents",
     "leases",
+    "previews",
     "silences",
     "watermarks",
 }
@@ -77,6 +79,26 @@ async def test_down_to_base_and_up_again(backend: Backend) -> None:
         assert await _tables(engine) == {"alembic_version"}
         await upgrade(engine, schema=backend.schema)
         assert await _tables(engine) == TABLES
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_from_the_first_revision_adds_previews(backend: Backend) -> None:
+    engine = make_engine(backend.url, schema=backend.schema)
+    try:
+        await upgrade(engine, schema=backend.schema, revision="0001")
+        assert await _tables(engine) == TABLES - {"previews"}
+        async with Store(Database(engine)) as store:
+            await store.watermarks.set("prod", "mailboxes", "kept")
+        engine = make_engine(backend.url, schema=backend.schema)
+        await upgrade(engine, schema=backend.schema)
+        assert await current_revision(engine) == head_revision()
+        assert await _tables(engine) == TABLES
+        await downgrade(engine, revision="0001", schema=backend.schema)
+        assert await _tables(engine) == TABLES - {"previews"}
+        async with engine.connect() as connection:
+            value = (await connection.execute(text("SELECT value FROM watermarks"))).scalar_one()
+        assert value == "kept"
     finally:
         await engine.dispose()
 
