@@ -5,17 +5,22 @@ single-use token for a short time. Confirm re-reads the mailboxes: any whose row
 since the preview is left alone and reported as such, the rest run through the bulk
 operation with per-item results. The caller's permission is checked again at confirm time,
 per mailbox, from live facts.
+
+Nothing of a preview lives only in memory when the bot has a store: the preview is kept as
+JSON in `store.previews` (what to run is data, `dialogs.runs`), so a Confirm that reaches
+another replica, or comes after a restart, finds it. Without a store, `BOOK` keeps previews
+in this process, with the same lifetime and the same single use.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cards import verbs
 from cards.common import Card
@@ -24,29 +29,33 @@ from cards.previews import Change, MailboxChange, bulk_preview, preview_closed
 from cards.results import ItemResult as CardItem
 from cards.results import Outcome as CardOutcome
 from cards.results import Reason, operation_result
-from dataverse import ops
 from dataverse.concurrent import both
 from dataverse.models import Mailbox
 from dataverse.ops import DEFAULT_OPTIONS, load_mailboxes
-from dataverse.ops.results import BulkResult
-from dialogs import access, audit, resolve
+from dialogs import access, audit, resolve, runs
 from dialogs.context import Ctx
 from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_item, reason_for
 from dialogs.resolve import Resolved
+from dialogs.runs import Run, Runner
 from permissions import Action, Actor, Environment, MailboxTarget, decide
+
+log = logging.getLogger(__name__)
 
 PREVIEW_TTL_S: Final = 15 * 60
 _MAX_PREVIEWS: Final = 10_000
+_TOKEN_BYTES: Final = 18
+_RECORD_FORMAT: Final = 1
+_EXPIRES_AT: Final = "expires_at"
 
 # What a planned change looks like for one row: the changes, or None when already there.
 Planner = Callable[[Mailbox], Sequence[Change] | None]
-# Runs the change on the rows that still match the preview; one result per row, in order.
-Runner = Callable[[Ctx, Sequence[Mailbox]], Awaitable[BulkResult]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Preview:
+    """What a preview card offers; `record` is what the book keeps (JSON)."""
+
     operation: Operation
     action: Action
     caller: str
@@ -54,37 +63,138 @@ class Preview:
     environment: str
     labels: dict[uuid.UUID, str]
     versions: dict[uuid.UUID, int | None]
-    runner: Runner
-    created: float = field(default_factory=time.monotonic)
+    run: Run
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "format": _RECORD_FORMAT,
+            "operation": self.operation.value,
+            "action": self.action.value,
+            "caller": self.caller,
+            "conversation": self.conversation,
+            "environment": self.environment,
+            # A list, not an object: the result card keeps the preview's order.
+            "mailboxes": [
+                [str(mailbox_id), self.labels[mailbox_id], version]
+                for mailbox_id, version in self.versions.items()
+            ],
+            "run": self.run.record(),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Preview:
+        """The preview a kept record describes.
+
+        Raises:
+            ValueError: the record is not one this code wrote (`runs.MalformedRun` for
+                its run).
+        """
+        if record.get("format") != _RECORD_FORMAT:
+            msg = f"unknown preview record format {record.get('format')!r}"
+            raise ValueError(msg)
+        labels: dict[uuid.UUID, str] = {}
+        versions: dict[uuid.UUID, int | None] = {}
+        mailboxes = record.get("mailboxes")
+        if not isinstance(mailboxes, list):
+            msg = "a preview record without its mailboxes"
+            raise ValueError(msg)
+        for item in mailboxes:
+            match item:
+                case [str(key), str(label), int() | None as version] if not isinstance(
+                    version, bool
+                ):
+                    mailbox_id = uuid.UUID(key)
+                    labels[mailbox_id] = label
+                    versions[mailbox_id] = version
+                case _:
+                    msg = f"not a previewed mailbox: {item!r}"
+                    raise ValueError(msg)
+        return cls(
+            operation=Operation(_text(record, "operation")),
+            action=Action(_text(record, "action")),
+            caller=_text(record, "caller"),
+            conversation=_text(record, "conversation"),
+            environment=_text(record, "environment"),
+            labels=labels,
+            versions=versions,
+            run=Run.from_record(record.get("run")),
+        )
 
 
-class PreviewBook:
-    """Open previews by token; each token can be confirmed or cancelled once."""
+def _text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str):
+        msg = f"{key} is {value!r}, not text"
+        raise ValueError(msg)
+    return value
 
-    def __init__(self, ttl_s: float = PREVIEW_TTL_S) -> None:
-        self._ttl = ttl_s
-        self._open: dict[str, Preview] = {}
 
-    def add(self, preview: Preview) -> str:
+class PreviewBook(Protocol):
+    """Where previews wait for Confirm or Cancel: `store.previews` when the bot has a store
+    (every replica sees them, a restart keeps them), else a `MemoryBook`."""
+
+    def now(self) -> datetime:
+        """The clock that decides expiry (aware UTC)."""
+        ...
+
+    async def add(self, token: str, record: Mapping[str, Any], expires_at: datetime) -> None:
+        """Keep `record` under a new `token` until `expires_at`."""
+        ...
+
+    async def take(self, token: str) -> dict[str, Any] | None:
+        """The record, removed: a second take of the same token, or a late one, finds none."""
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryBook:
+    """Open previews in this process only: for a bot without a store."""
+
+    def __init__(
+        self, clock: Callable[[], datetime] = _utc_now, *, limit: int = _MAX_PREVIEWS
+    ) -> None:
+        self._clock = clock
+        self._limit = limit
+        self._open: dict[str, tuple[datetime, dict[str, Any]]] = {}
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def add(self, token: str, record: Mapping[str, Any], expires_at: datetime) -> None:
         self._expire()
-        while len(self._open) >= _MAX_PREVIEWS:
+        while len(self._open) >= self._limit:
             self._open.pop(next(iter(self._open)))
-        token = secrets.token_urlsafe(18)
-        self._open[token] = preview
-        return token
+        self._open[token] = (expires_at, dict(record))
 
-    def take(self, token: str) -> Preview | None:
-        """The preview, removed: a second confirm of the same card finds nothing."""
+    async def take(self, token: str) -> dict[str, Any] | None:
         self._expire()
-        return self._open.pop(token, None)
+        kept = self._open.pop(token, None)
+        return None if kept is None else kept[1]
 
     def _expire(self) -> None:
-        now = time.monotonic()
-        for token in [t for t, p in self._open.items() if now - p.created > self._ttl]:
+        now = self.now()
+        for token in [t for t, (expires_at, _) in self._open.items() if expires_at <= now]:
             del self._open[token]
 
 
-BOOK = PreviewBook()
+BOOK = MemoryBook()
+
+
+def _book(ctx: Ctx) -> PreviewBook:
+    store = ctx.services.store
+    return BOOK if store is None else store.previews
+
+
+async def keep(ctx: Ctx, plan: Preview) -> tuple[str, datetime]:
+    """Put a preview in the book: the token its card carries, and when it expires."""
+    book = _book(ctx)
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    expires_at = book.now() + timedelta(seconds=PREVIEW_TTL_S)
+    await book.add(token, {**plan.record(), _EXPIRES_AT: expires_at.isoformat()}, expires_at)
+    return token, expires_at
 
 
 async def preview(
@@ -94,7 +204,7 @@ async def preview(
     operation: Operation,
     action: Action,
     planner: Planner,
-    runner: Runner,
+    run: Run,
 ) -> Card:
     """Resolve the names, check the caller may touch each, and show what would change."""
     found = await resolve.mailboxes(ctx, names, command_text=ctx.turn.text)
@@ -110,7 +220,8 @@ async def preview(
         changes = planner(item.mailbox)
         if changes:
             planned.append((item, changes))
-    token = BOOK.add(
+    token, expires_at = await keep(
+        ctx,
         Preview(
             operation=operation,
             action=action,
@@ -119,8 +230,8 @@ async def preview(
             environment=ctx.env.name,
             labels={r.mailbox.id: r.label for r, _ in planned},
             versions={r.mailbox.id: r.mailbox.version_number for r, _ in planned},
-            runner=runner,
-        )
+            run=run,
+        ),
     )
     return bulk_preview(
         ctx.strings,
@@ -129,13 +240,13 @@ async def preview(
         environment=ctx.env.name,
         token=token,
         unchanged=len(unique) - len(planned),
-        expires_at=datetime.now(UTC) + timedelta(seconds=PREVIEW_TTL_S),
+        expires_at=expires_at,
     )
 
 
 async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
     """Run a previewed change once, on the mailboxes that still match the preview."""
-    plan = _take(ctx, data)
+    plan, runner = await _take(ctx, data)
     ctx = ctx.with_environment(plan.environment)
     # The caller's facts are read once, now, and every mailbox is decided against them.
     (actor, environment), loaded = await both(
@@ -161,7 +272,7 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
             results[mailbox_id] = CardItem(label, CardOutcome.FAILED, Reason.DENIED)
             refused.append((label, row))
     if still:
-        outcome = await plan.runner(ctx, still)
+        outcome = await runner(ctx, still)
         for row, item in zip(still, outcome, strict=True):
             results[row.id] = card_item(plan.labels[row.id], item)
         # ---- audit (issue 5): one entry per mailbox changed, failed or refused ----
@@ -177,7 +288,7 @@ async def confirm(ctx: Ctx, data: dict[str, Any]) -> Card:
 
 
 async def cancel(ctx: Ctx, data: dict[str, Any]) -> Card:
-    plan = _take(ctx, data)
+    plan, _ = await _take(ctx, data)
     return preview_closed(
         ctx.strings, plan.operation, environment=plan.environment, cancelled=True
     )
@@ -187,17 +298,33 @@ def _may(plan: Preview, actor: Actor, environment: Environment, target: MailboxT
     return decide(plan.action, actor, environment, target).allowed
 
 
-def _take(ctx: Ctx, data: dict[str, Any]) -> Preview:
+async def _take(ctx: Ctx, data: dict[str, Any]) -> tuple[Preview, Runner]:
     token = data.get(verbs.PREVIEW_TOKEN)
-    plan = BOOK.take(token) if isinstance(token, str) else None
-    # Only the person who asked, in the conversation they asked in, can confirm.
-    if (
-        plan is None
-        or plan.caller != ctx.caller_id
-        or plan.conversation != ctx.turn.conversation.id
-    ):
+    record = await _book(ctx).take(token) if isinstance(token, str) and token else None
+    if record is None:
         raise StaleCardError
-    return plan
+    try:
+        plan = Preview.from_record(record)
+        runner = runs.runner(plan.run)
+    except ValueError as exc:
+        # Written by another version of the bot, or damaged: nothing is run.
+        log.warning("a kept preview could not be read back: %s", exc)
+        raise StaleCardError from exc
+    # Only the person who asked, in the conversation they asked in, can confirm.
+    if plan.caller != ctx.caller_id or plan.conversation != ctx.turn.conversation.id:
+        # Someone else's click (a group chat) leaves the preview to the person who asked.
+        assert isinstance(token, str)  # a record was found under it
+        await _put_back(ctx, token, record)
+        raise StaleCardError
+    return plan, runner
+
+
+async def _put_back(ctx: Ctx, token: str, record: dict[str, Any]) -> None:
+    try:
+        expires_at = datetime.fromisoformat(record[_EXPIRES_AT])
+        await _book(ctx).add(token, record, expires_at)
+    except (KeyError, TypeError, ValueError):  # the store's InvalidInput too
+        return  # unreadable, or its time is up meanwhile: it stays taken
 
 
 # ---- the bulk forms of the mailbox commands -------------------------------------------
@@ -210,17 +337,13 @@ async def preview_approval(ctx: Ctx, names: Sequence[str], action: Action) -> Ca
         current = int(row.approval) if row.approval is not None else None
         return None if current == value else [Change(Field.APPROVAL, current, value)]
 
-    async def runner(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-        operate = ops.approve_many if action is Action.APPROVE_EMAIL else ops.reject_many
-        return await operate(ctx.env.dataverse, list(rows), acting_for=ctx.acting_for)
-
     return await preview(
         ctx,
         names,
         operation=Operation(action.value),
         action=action,
         planner=planner,
-        runner=runner,
+        run=runs.APPROVE_EMAIL if action is Action.APPROVE_EMAIL else runs.REJECT_EMAIL,
     )
 
 
@@ -228,16 +351,11 @@ async def preview_test(ctx: Ctx, names: Sequence[str]) -> Card:
     def planner(row: Mailbox) -> Sequence[Change] | None:
         return None if row.test_scheduled else [Change(Field.TEST_SCHEDULED, False, True)]
 
-    async def runner(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-        return await ops.test_and_enable_many(
-            ctx.env.dataverse, list(rows), acting_for=ctx.acting_for
-        )
-
     return await preview(
         ctx,
         names,
         operation=Operation.TEST_AND_ENABLE,
         action=Action.TEST_AND_ENABLE,
         planner=planner,
-        runner=runner,
+        run=runs.TEST_AND_ENABLE,
     )

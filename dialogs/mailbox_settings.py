@@ -19,9 +19,8 @@ from cards.previews import Change
 from cards.results import operation_result
 from dataverse import ops
 from dataverse.models import Mailbox, ServerProfile
-from dataverse.ops.results import BulkResult
-from dialogs import access, audit, bulk, resolve
-from dialogs.bulk import Planner, Runner
+from dialogs import access, audit, bulk, resolve, runs
+from dialogs.bulk import Planner
 from dialogs.commands import (
     ApplyDefaultSettings,
     CommandKind,
@@ -33,11 +32,8 @@ from dialogs.commands import (
 from dialogs.context import Ctx
 from dialogs.outcomes import card_items
 from dialogs.router import Router
+from dialogs.runs import Run
 from permissions import Action
-
-# A chat turn waits at most this long in all for service protection (429 Retry-After);
-# the operations' own default (15 minutes) suits background jobs, not a person waiting.
-TURN_OPTIONS: Final = ops.BulkOptions(throttle_budget=30.0)
 
 _DELIVERY_FIELDS: Final[Mapping[DeliveryChannel, Field]] = {
     DeliveryChannel.INCOMING: Field.INCOMING_DELIVERY,
@@ -67,7 +63,7 @@ def _profile_name(
     return profile.name if profile is not None and profile.name else str(key)
 
 
-async def _single(ctx: Ctx, name: str, action: Action, runner: Runner) -> Card:
+async def _single(ctx: Ctx, name: str, action: Action, run: Run) -> Card:
     """Change one mailbox now: the row just read is the write's precondition (its ETag)."""
     found = await resolve.mailbox(ctx, name, command_text=ctx.turn.text)
     target = await access.mailbox_target(ctx, found.mailbox)
@@ -75,7 +71,7 @@ async def _single(ctx: Ctx, name: str, action: Action, runner: Runner) -> Card:
         await access.check(
             ctx, action, target, target_label=found.label, target_id=found.mailbox.id
         )
-    outcome = await runner(ctx, [found.mailbox])
+    outcome = await runs.runner(run)(ctx, [found.mailbox])
     await audit.mailbox_results(ctx, action, [(found.label, found.mailbox)], outcome.items)
     return operation_result(
         ctx.strings,
@@ -86,7 +82,7 @@ async def _single(ctx: Ctx, name: str, action: Action, runner: Runner) -> Card:
 
 
 async def _change(
-    ctx: Ctx, names: Sequence[str], action: Action, planner: Planner, runner: Runner
+    ctx: Ctx, names: Sequence[str], action: Action, planner: Planner, run: Run
 ) -> Card:
     if len(names) > 1:
         return await bulk.preview(
@@ -95,20 +91,12 @@ async def _change(
             operation=Operation(action.value),
             action=action,
             planner=planner,
-            runner=runner,
+            run=run,
         )
-    return await _single(ctx, names[0], action, runner)
+    return await _single(ctx, names[0], action, run)
 
 
 # ---- apply default email settings ----------------------------------------------------------
-
-
-async def _apply_defaults(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-    # The seed: "Secara default, konfigurasi kotak pesan akan diuji": the settings and the
-    # Test & Enable request go in one PATCH; the test result is not awaited here.
-    return await ops.apply_default_settings(
-        ctx.env.dataverse, list(rows), acting_for=ctx.acting_for, options=TURN_OPTIONS
-    )
 
 
 async def _defaults_planner(ctx: Ctx) -> Planner:
@@ -150,7 +138,7 @@ async def _defaults_planner(ctx: Ctx) -> Planner:
 
 def _delivery_change(
     values: Mapping[DeliveryChannel, int],
-) -> tuple[Planner, Runner]:
+) -> tuple[Planner, Run]:
     def planner(row: Mailbox) -> Sequence[Change] | None:
         now = _delivery(row)
         changes = [
@@ -160,24 +148,13 @@ def _delivery_change(
         ]
         return changes or None
 
-    async def runner(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-        return await ops.set_delivery_methods(
-            ctx.env.dataverse,
-            list(rows),
-            incoming=values.get(DeliveryChannel.INCOMING),
-            outgoing=values.get(DeliveryChannel.OUTGOING),
-            act=values.get(DeliveryChannel.ACT),
-            acting_for=ctx.acting_for,
-            options=TURN_OPTIONS,
-        )
-
-    return planner, runner
+    return planner, runs.set_delivery_methods(values)
 
 
 # ---- server profile ------------------------------------------------------------------------
 
 
-async def _profile_change(ctx: Ctx, profile: ServerProfile) -> tuple[Planner, Runner]:
+async def _profile_change(ctx: Ctx, profile: ServerProfile) -> tuple[Planner, Run]:
     profiles = await ctx.env.profiles()
     new_name = _profile_name(profiles, profile.id)
 
@@ -187,37 +164,19 @@ async def _profile_change(ctx: Ctx, profile: ServerProfile) -> tuple[Planner, Ru
         current = _profile_name(profiles, row.server_profile_id)
         return [Change(Field.SERVER_PROFILE, current, new_name)]
 
-    async def runner(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-        return await ops.set_server_profile(
-            ctx.env.dataverse,
-            list(rows),
-            profile.id,
-            acting_for=ctx.acting_for,
-            options=TURN_OPTIONS,
-        )
-
-    return planner, runner
+    return planner, runs.set_server_profile(profile.id)
 
 
 # ---- sync items with Exchange from this org only -------------------------------------------
 
 
-def _org_only_change(enabled: bool) -> tuple[Planner, Runner]:
+def _org_only_change(enabled: bool) -> tuple[Planner, Run]:
     def planner(row: Mailbox) -> Sequence[Change] | None:
         if row.org_marked_primary == enabled:
             return None
         return [Change(Field.SYNC_FROM_THIS_ORG_ONLY, row.org_marked_primary, enabled)]
 
-    async def runner(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-        return await ops.set_org_primary_sync(
-            ctx.env.dataverse,
-            list(rows),
-            enabled,
-            acting_for=ctx.acting_for,
-            options=TURN_OPTIONS,
-        )
-
-    return planner, runner
+    return planner, runs.set_sync_from_this_org_only(enabled)
 
 
 def register(router: Router) -> None:
@@ -230,28 +189,30 @@ def register(router: Router) -> None:
         action = Action.APPLY_DEFAULT_EMAIL_SETTINGS
         if len(command.targets) > 1:
             planner = await _defaults_planner(ctx)
-            return await _change(ctx, command.targets, action, planner, _apply_defaults)
-        return await _single(ctx, command.targets[0], action, _apply_defaults)
+            return await _change(
+                ctx, command.targets, action, planner, runs.APPLY_DEFAULT_SETTINGS
+            )
+        return await _single(ctx, command.targets[0], action, runs.APPLY_DEFAULT_SETTINGS)
 
     @router.command(CommandKind.SET_DELIVERY_METHODS)
     async def set_delivery_methods(ctx: Ctx, command: SetDeliveryMethods) -> Card:
         """Set the incoming email, outgoing email, or appointments, contacts and tasks
         delivery method of mailboxes (server-side sync, Outlook, forward mailbox, none)."""
-        planner, runner = _delivery_change(command.option_values())
-        return await _change(ctx, command.targets, Action.CHANGE_MAILBOX_DELIVERY, planner, runner)
+        planner, run = _delivery_change(command.option_values())
+        return await _change(ctx, command.targets, Action.CHANGE_MAILBOX_DELIVERY, planner, run)
 
     @router.command(CommandKind.USE_PROFILE)
     async def use_profile(ctx: Ctx, command: UseProfile) -> Card:
         """Associate mailboxes with an email server profile."""
         profile = await resolve.profile(ctx, command.profile, command_text=ctx.turn.text)
-        planner, runner = await _profile_change(ctx, profile)
-        return await _change(ctx, command.targets, Action.CHANGE_MAILBOX_DELIVERY, planner, runner)
+        planner, run = await _profile_change(ctx, profile)
+        return await _change(ctx, command.targets, Action.CHANGE_MAILBOX_DELIVERY, planner, run)
 
     @router.command(CommandKind.SYNC_FROM_THIS_ORG_ONLY)
     async def sync_from_this_org_only(ctx: Ctx, command: SyncFromThisOrgOnly) -> Card:
         """Tick (or clear) "Sync items with Exchange from this org only, even if Exchange was
         set to sync with a different org" on mailboxes."""
-        planner, runner = _org_only_change(command.enabled)
+        planner, run = _org_only_change(command.enabled)
         return await _change(
-            ctx, command.targets, Action.SET_SYNC_FROM_THIS_ORG_ONLY, planner, runner
+            ctx, command.targets, Action.SET_SYNC_FROM_THIS_ORG_ONLY, planner, run
         )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from cards import verbs
@@ -36,8 +35,7 @@ from dataverse import ops
 from dataverse.concurrent import both
 from dataverse.models import Alert, Mailbox, ServerProfile
 from dataverse.odata import Query, col
-from dataverse.ops.results import BulkResult
-from dialogs import access, audit, bulk, resolve
+from dialogs import access, audit, bulk, resolve, runs
 from dialogs.commands import (
     CommandKind,
     CreateProfile,
@@ -182,12 +180,6 @@ async def _named(ctx: Ctx, text: str) -> ServerProfile:
 # ---- Test & Enable every mailbox of a profile -------------------------------------------
 
 
-async def _schedule_tests(ctx: Ctx, rows: Sequence[Mailbox]) -> BulkResult:
-    # Scheduled, not waited for: the platform may take minutes per mailbox (§5.1), and the
-    # monitor reports the failures as they come.
-    return await ops.test_and_enable_many(ctx.env.dataverse, list(rows), acting_for=ctx.acting_for)
-
-
 async def preview_profile_test(ctx: Ctx, profile: ServerProfile) -> Card:
     """How many of the profile's active mailboxes Test & Enable would queue, and which.
 
@@ -212,7 +204,8 @@ async def preview_profile_test(ctx: Ctx, profile: ServerProfile) -> Card:
         return operation_result(
             ctx.strings, Operation.TEST_AND_ENABLE, items, environment=ctx.env.name
         )
-    token = bulk.BOOK.add(
+    token, expires_at = await bulk.keep(
+        ctx,
         bulk.Preview(
             operation=Operation.TEST_AND_ENABLE,
             action=Action.TEST_AND_ENABLE,
@@ -221,8 +214,8 @@ async def preview_profile_test(ctx: Ctx, profile: ServerProfile) -> Card:
             environment=ctx.env.name,
             labels={r.id: _mailbox_label(r) for r in planned},
             versions={r.id: r.version_number for r in planned},
-            runner=_schedule_tests,
-        )
+            run=runs.TEST_AND_ENABLE,
+        ),
     )
     change = [Change(Field.TEST_SCHEDULED, False, True)]
     return bulk_preview(
@@ -232,7 +225,7 @@ async def preview_profile_test(ctx: Ctx, profile: ServerProfile) -> Card:
         environment=ctx.env.name,
         token=token,
         unchanged=len(rows) - len(planned),
-        expires_at=datetime.now(UTC) + timedelta(seconds=bulk.PREVIEW_TTL_S),
+        expires_at=expires_at,
     )
 
 
