@@ -20,8 +20,9 @@ from dialogs.router import Router
 from dialogs.signing import CardSigner
 from permissions import Deployment, FactsCache
 from sim.server import SimThread
+from store import Store
 from tests.simharness import CONTOSO, FAST_RETRY, RunningSim
-from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend
+from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
 
 _OUR_VARIABLES = ("Microsoft", "DATAVERSE_", "MAILOPS_")
 
@@ -120,3 +121,26 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield Backend("postgresql", PG_URL, schema)
     finally:
         await _drop_schema(PG_URL, schema)
+
+
+# `clock` comes from the test's own directory (tests/store, tests/dialogs): each starts its
+# fake time where its tests need it.
+
+
+@pytest.fixture
+async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
+    opened = await backend.open(clock)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def other_store(backend: Backend, clock: FakeClock, store: Store) -> AsyncIterator[Store]:
+    """A second Store on the same database, with its own engine: another bot process."""
+    opened = await backend.open(clock)
+    try:
+        yield opened
+    finally:
+        await opened.close()

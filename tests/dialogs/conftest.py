@@ -5,7 +5,6 @@ over both and the running sim."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Final
 
@@ -18,7 +17,7 @@ from dialogs.router import Router
 from dialogs.signing import CardSigner
 from store import Store
 from tests.dialogs.routing_kit import FakeMessenger
-from tests.store.kit import Backend, FakeClock
+from tests.store.kit import FakeClock
 
 CARD_SECRET: Final = b"test-signing-secret-0123456789"
 
@@ -26,15 +25,6 @@ CARD_SECRET: Final = b"test-signing-secret-0123456789"
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
-    opened = await backend.open(clock)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

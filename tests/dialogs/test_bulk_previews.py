@@ -6,7 +6,7 @@ same way."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -49,16 +49,6 @@ class _NoMemoryBook:
 @pytest.fixture
 def no_memory_book(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "BOOK", _NoMemoryBook())
-
-
-@pytest.fixture
-async def other_store(backend: Backend, clock: FakeClock, store: Store) -> AsyncIterator[Store]:
-    """The same database through another engine: what a second replica has."""
-    opened = await backend.open(clock)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def _router_over(services: Services, graph: GraphClient, store: Store) -> Router:

@@ -7,33 +7,11 @@ reruns and parallel runs on one server do not meet.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from store import Store
-from tests.store.kit import Backend, FakeClock
+from tests.store.kit import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
-    opened = await backend.open(clock)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-async def other_store(backend: Backend, clock: FakeClock, store: Store) -> AsyncIterator[Store]:
-    """A second Store on the same database, with its own engine: another bot process."""
-    opened = await backend.open(clock)
-    try:
-        yield opened
-    finally:
-        await opened.close()
