@@ -33,15 +33,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
-    opened = await backend.open(clock)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
 async def lite_store(sqlite_backend: Backend, clock: FakeClock) -> AsyncIterator[Store]:
     opened = await sqlite_backend.open(clock)
     try:
