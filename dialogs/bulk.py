@@ -38,7 +38,7 @@ from dialogs.errors import StaleCardError
 from dialogs.outcomes import card_item, reason_for
 from dialogs.resolve import Resolved
 from dialogs.runs import Run, Runner
-from permissions import Action, Actor, Environment, MailboxTarget, decide
+from permissions import Action, decide
 
 log = logging.getLogger(__name__)
 
@@ -292,10 +292,6 @@ async def cancel(ctx: Ctx, data: dict[str, Any]) -> Card:
     return preview_closed(
         ctx.strings, plan.operation, environment=plan.environment, cancelled=True
     )
-
-
-def _may(plan: Preview, actor: Actor, environment: Environment, target: MailboxTarget) -> bool:
-    return decide(plan.action, actor, environment, target).allowed
 
 
 async def _take(ctx: Ctx, data: dict[str, Any]) -> tuple[Preview, Runner]:
