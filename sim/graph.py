@@ -847,17 +847,26 @@ def transitive_member_of_cast_count(request: web.Request, sim: Sim) -> web.Respo
     return _transitive_count(request, sim, request.match_info["cast"])
 
 
-def _transitive_count(request: web.Request, sim: Sim, cast: str | None) -> web.Response:
+def _count_segment(request: web.Request, count: Callable[[], int]) -> web.Response:
+    """A `/$count` segment: an advanced query (the ConsistencyLevel header is required), the
+    number as plain text."""
     _check_options(request, frozenset({"$filter"}))
     if request.headers.get("ConsistencyLevel", "").strip().lower() != "eventual":
         raise _bad_request("$count needs the header 'ConsistencyLevel: eventual'.")
-    user = _find_user(sim, request.match_info["user"])
-    if cast is not None and cast not in _CASTS:
-        raise _bad_request(f"Resource not found for the segment '{cast}'.")
-    items = _memberships(sim, user)
-    if cast is not None:
-        items = [i for i in items if i["@odata.type"] == _CASTS[cast]]
-    return web.Response(text=str(len(items)), content_type="text/plain")
+    return web.Response(text=str(count()), content_type="text/plain")
+
+
+def _transitive_count(request: web.Request, sim: Sim, cast: str | None) -> web.Response:
+    def count() -> int:
+        user = _find_user(sim, request.match_info["user"])
+        if cast is not None and cast not in _CASTS:
+            raise _bad_request(f"Resource not found for the segment '{cast}'.")
+        items = _memberships(sim, user)
+        if cast is not None:
+            items = [i for i in items if i["@odata.type"] == _CASTS[cast]]
+        return len(items)
+
+    return _count_segment(request, count)
 
 
 # ---- a group's members -------------------------------------------------------------------
@@ -956,12 +965,11 @@ def _transitive_members(request: web.Request, sim: Sim, cast: str | None) -> web
 
 
 def _transitive_members_count(request: web.Request, sim: Sim, cast: str | None) -> web.Response:
-    _check_options(request, frozenset({"$filter"}))
-    if request.headers.get("ConsistencyLevel", "").strip().lower() != "eventual":
-        raise _bad_request("$count needs the header 'ConsistencyLevel: eventual'.")
-    group = _find_group(sim, request.match_info["group"])
-    items = _member_items(request, group, sim, cast)
-    return web.Response(text=str(len(items)), content_type="text/plain")
+    def count() -> int:
+        group = _find_group(sim, request.match_info["group"])
+        return len(_member_items(request, group, sim, cast))
+
+    return _count_segment(request, count)
 
 
 @_graph_route(GROUP_MEMBER_READ)
