@@ -6,6 +6,9 @@ incoming activity; each builds an msrest Configuration whose retry policy costs 
 authentication and keeps those clients per (app id, service URL, audience), which is what
 the stock path would produce anyway, so behaviour is unchanged and the per-turn cost goes.
 
+The keys a caller's token is checked against are fetched off the event loop, with a
+timeout (`bot.signing_keys`).
+
 Each cached connector client also gets two changes to how it sends a reply (measured in
 BENCHMARKS.md, "turns"): `bot.serializer` writes the activity's JSON without msrest's
 generic walks, and `bot.outbound` sends on the event loop instead of a requests worker
@@ -37,6 +40,8 @@ from botframework.connector.skills import BotFrameworkClient
 from bot.config import Settings
 from bot.outbound import send_on_event_loop
 from bot.serializer import ReplySerializer
+from bot.signing_keys import SigningKeys
+from bot.signing_keys import install as install_signing_keys
 
 _MAX_CACHED = 64  # service URLs are few (one per Teams region); bound it anyway
 
@@ -185,6 +190,12 @@ def botbuilder_configuration(settings: Settings) -> BotbuilderConfiguration:
     )
 
 
-def create_adapter(settings: Settings) -> CloudAdapter:
-    auth = ConfigurationBotFrameworkAuthentication(botbuilder_configuration(settings))
+def create_adapter(settings: Settings, *, signing_keys: SigningKeys | None = None) -> CloudAdapter:
+    return adapter_for(botbuilder_configuration(settings), signing_keys or SigningKeys())
+
+
+def adapter_for(configuration: BotbuilderConfiguration, signing_keys: SigningKeys) -> CloudAdapter:
+    """The adapter over `configuration`, its callers' tokens checked with `signing_keys`."""
+    install_signing_keys(signing_keys)
+    auth = ConfigurationBotFrameworkAuthentication(configuration)
     return CloudAdapter(CachingBotFrameworkAuthentication(auth))

@@ -16,6 +16,7 @@ from bot.adapter import CachingBotFrameworkAuthentication
 from bot.guards import GuardedDispatcher, Guards
 from bot.metrics import Metrics, track_activity
 from bot.serializer import read_activity
+from bot.signing_keys import SigningKeysUnavailable
 from bot.turn import BotTurn
 from dialogs.turn import Dispatcher
 
@@ -129,6 +130,11 @@ async def _messages(request: web.Request) -> web.Response:
         )
     except PermissionError:  # (an OSError: it must come first)
         return _problem(401, "unauthorized")
+    except SigningKeysUnavailable as exc:
+        log.warning("cannot validate the caller's token now: %s", exc)
+        return _problem(
+            503, "cannot validate the token now; retry later", retry_after=exc.retry_after_s
+        )
     except OSError as exc:  # requests' errors are OSErrors: the OpenID metadata is unreachable
         log.warning("cannot validate the caller's token now: %s", type(exc).__name__)
         return _problem(503, "cannot validate the token now; retry later")
