@@ -282,6 +282,8 @@ async def test_a_body_over_the_size_limit_is_refused(host: Host) -> None:
     activity = message(host.sim, "eddie", "x" * 300_000)
     response = await host.post(activity)
     assert response.status == 413
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["status"] == 413
     assert host.dispatcher.calls == []
 
 
