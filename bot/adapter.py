@@ -6,6 +6,9 @@ incoming activity; each builds an msrest Configuration whose retry policy costs 
 authentication and keeps those clients per (app id, service URL, audience), which is what
 the stock path would produce anyway, so behaviour is unchanged and the per-turn cost goes.
 
+The keys a caller's token is checked against are fetched off the event loop, with a
+timeout (`bot.signing_keys`).
+
 Each cached connector client also gets two changes to how it sends a reply (measured in
 BENCHMARKS.md, "turns"): `bot.serializer` writes the activity's JSON without msrest's
 generic walks, and `bot.outbound` sends on the event loop instead of a requests worker
@@ -14,7 +17,9 @@ thread.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,6 +42,8 @@ from botframework.connector.skills import BotFrameworkClient
 from bot.config import Settings
 from bot.outbound import send_on_event_loop
 from bot.serializer import ReplySerializer
+from bot.signing_keys import SigningKeys
+from bot.signing_keys import install as install_signing_keys
 
 _MAX_CACHED = 64  # service URLs are few (one per Teams region); bound it anyway
 
@@ -76,11 +83,17 @@ def _serialize_cards_fast(client: ConnectorClient) -> None:
     client.conversations._serialize = serializer
 
 
+Sleep = Callable[[float], Awaitable[None]]
+
+
 class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
-    def __init__(self, inner: ConnectorFactory, app_id: str, cache: _LruCache) -> None:
+    def __init__(
+        self, inner: ConnectorFactory, app_id: str, cache: _LruCache, sleep: Sleep
+    ) -> None:
         self._inner = inner
         self._app_id = app_id
         self._cache = cache
+        self._sleep = sleep
 
     async def create(self, service_url: str, audience: str) -> ConnectorClient:
         key = (self._app_id, service_url, audience or "")
@@ -88,7 +101,7 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         if client is None:
             client = await self._inner.create(service_url, audience)
             _serialize_cards_fast(client)
-            send_on_event_loop(client)
+            send_on_event_loop(client, sleep=self._sleep)
             for evicted in self._cache.put(key, client):
                 await evicted.__aexit__(None, None, None)
         return client
@@ -108,8 +121,9 @@ def _app_id_of(identity: ClaimsIdentity | None) -> str:
 class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     """The stock configuration-driven authentication, with its clients cached."""
 
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+    def __init__(self, inner: BotFrameworkAuthentication, *, sleep: Sleep = asyncio.sleep) -> None:
         self._inner = inner
+        self._sleep = sleep  # how replies wait before sending again (bot.outbound)
         self._connectors = _LruCache(_MAX_CACHED)
         self._token_clients = _LruCache(_MAX_CACHED)
 
@@ -121,7 +135,10 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
         )
         if result.connector_factory is not None:
             result.connector_factory = _CachingConnectorFactory(
-                result.connector_factory, _app_id_of(result.claims_identity), self._connectors
+                result.connector_factory,
+                _app_id_of(result.claims_identity),
+                self._connectors,
+                self._sleep,
             )
         return result
 
@@ -135,6 +152,7 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
             self._inner.create_connector_factory(claims_identity),
             _app_id_of(claims_identity),
             self._connectors,
+            self._sleep,
         )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
@@ -185,6 +203,22 @@ def botbuilder_configuration(settings: Settings) -> BotbuilderConfiguration:
     )
 
 
-def create_adapter(settings: Settings) -> CloudAdapter:
-    auth = ConfigurationBotFrameworkAuthentication(botbuilder_configuration(settings))
-    return CloudAdapter(CachingBotFrameworkAuthentication(auth))
+def create_adapter(
+    settings: Settings, *, signing_keys: SigningKeys | None = None, sleep: Sleep = asyncio.sleep
+) -> CloudAdapter:
+    return adapter_for(
+        botbuilder_configuration(settings), signing_keys or SigningKeys(), sleep=sleep
+    )
+
+
+def adapter_for(
+    configuration: BotbuilderConfiguration,
+    signing_keys: SigningKeys,
+    *,
+    sleep: Sleep = asyncio.sleep,
+) -> CloudAdapter:
+    """The adapter over `configuration`, its callers' tokens checked with `signing_keys`;
+    `sleep` is how its replies wait before sending a throttled call again."""
+    install_signing_keys(signing_keys)
+    auth = ConfigurationBotFrameworkAuthentication(configuration)
+    return CloudAdapter(CachingBotFrameworkAuthentication(auth, sleep=sleep))

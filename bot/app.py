@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import math
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -15,12 +16,16 @@ from bot.adapter import CachingBotFrameworkAuthentication
 from bot.guards import GuardedDispatcher, Guards
 from bot.metrics import Metrics, track_activity
 from bot.serializer import read_activity
+from bot.signing_keys import SigningKeysUnavailable
 from bot.turn import BotTurn
 from dialogs.turn import Dispatcher
 
 log = logging.getLogger("mailops.bot")
 
 _MAX_BODY_BYTES = 256 * 1024  # a Teams activity is far smaller; refuse floods early
+# An activity nests a handful of levels, a card's inputs in `value` a few more; anything
+# much deeper is refused before msrest's recursive reading (or a log line) walks it.
+_MAX_DEPTH = 64
 _CARD = "application/vnd.microsoft.card.adaptive"
 _MESSAGE = "application/vnd.microsoft.activity.message"
 _ERROR = "application/vnd.microsoft.error"
@@ -96,15 +101,24 @@ async def _messages(request: web.Request) -> web.Response:
         return _problem(415, "expected application/json")
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except web.HTTPRequestEntityTooLarge:
+        return _problem(413, f"the body is over {_MAX_BODY_BYTES} bytes")
+    except (ValueError, RecursionError):  # JSON and UTF-8 errors are ValueErrors
+        # RecursionError: the json module recurses once per `[` or `{`; a ~2 KB body of
+        # nesting reaches Python's limit before anything else is read.
         return _problem(400, "the body is not JSON")
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _problem(400, "the body is not a Bot Framework activity")
+    if _deeper_than(body, _MAX_DEPTH):  # before msrest's recursive reading walks it
+        return _problem(400, f"the activity is nested deeper than {_MAX_DEPTH} levels")
     try:
         activity = read_activity(body)
     except Exception:  # msrest raises several unrelated types for malformed models
         return _problem(400, "the body is not a Bot Framework activity")
     track_activity(activity)  # the turn's metrics labels and log context (correlation id)
+    wrong = misshapen(body)
+    if wrong is not None:
+        return _problem(400, wrong)
     if not _addressable(activity):
         # Without these the reply would go to botbuilder's default service URL (a public
         # host) or fail half-way through the turn, after Dataverse was already called.
@@ -116,14 +130,20 @@ async def _messages(request: web.Request) -> web.Response:
         )
     except PermissionError:  # (an OSError: it must come first)
         return _problem(401, "unauthorized")
+    except SigningKeysUnavailable as exc:
+        log.warning("cannot validate the caller's token now: %s", exc)
+        return _problem(
+            503, "cannot validate the token now; retry later", retry_after=exc.retry_after_s
+        )
     except OSError as exc:  # requests' errors are OSErrors: the OpenID metadata is unreachable
         log.warning("cannot validate the caller's token now: %s", type(exc).__name__)
         return _problem(503, "cannot validate the token now; retry later")
     except Exception as exc:  # a token that does not even parse
         log.info("unauthenticated activity refused: %s", type(exc).__name__)
         return _problem(401, "unauthorized")
-    if not request.app[GUARDS].admits(activity):  # another tenant: no turn, no reply there
-        return _problem(403, "this bot does not serve the activity's tenant")
+    refusal = request.app[GUARDS].refusal(activity)
+    if refusal is not None:  # another tenant: no turn, no reply there
+        return _problem(403, refusal)
     response = await adapter.process_activity(authenticated, activity, request.app[BOT].on_turn)
     # CloudAdapter.process would serialize the invoke body a second time and fail on a
     # dict (reference/teams.md §2.4); answering from process_activity avoids that.
@@ -132,6 +152,57 @@ async def _messages(request: web.Request) -> web.Response:
     if response.body is None:
         return web.Response(status=response.status)
     return web.json_response(response.body, status=response.status)
+
+
+# The activity's envelope as the bot reads it: the JSON type each key must have when present.
+_ENVELOPE: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "name": (str,),
+    "text": (str,),
+    "locale": (str,),
+    "replyToId": (str,),
+    "serviceUrl": (str,),
+    "channelId": (str,),
+    "channelData": (dict,),
+    "entities": (list,),
+    "attachments": (list,),
+    "membersAdded": (list,),
+}
+# Every activity Teams sends names its sender, the bot and the conversation; a reply cannot
+# be addressed without them (botbuilder copies `recipient` into the reply's `from`).
+_PARTIES = ("from", "recipient", "conversation")
+
+
+def misshapen(body: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of an activity's JSON, or None when nothing the bot
+    reads is; the content is left to the dialogs."""
+    for key in _PARTIES:
+        party = body.get(key)
+        if not isinstance(party, dict) or not isinstance(party.get("id"), str) or not party["id"]:
+            return f"the activity needs {key}.id (a string)"
+    for key, kinds in _ENVELOPE.items():
+        value = body.get(key)
+        if value is not None and not isinstance(value, kinds):
+            return f"the activity's {key} is a {type(value).__name__}"
+    for key in ("entities", "attachments", "membersAdded"):
+        if not all(isinstance(item, dict) for item in body.get(key) or ()):
+            return f"every item of the activity's {key} must be an object"
+    return None
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether `value` nests more than `limit` arrays and objects (no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _addressable(activity: Activity) -> bool:
@@ -150,8 +221,16 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _problem(status: int, detail: str) -> web.Response:
-    return web.json_response({"error": {"status": status, "message": detail}}, status=status)
+def _problem(status: int, detail: str, *, retry_after: float | None = None) -> web.Response:
+    """An RFC 9457 problem: `about:blank` says the status code is all there is to know."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None
+    return web.json_response(
+        {**body, "detail": detail},
+        status=status,
+        content_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def create_app(

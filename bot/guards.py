@@ -3,7 +3,8 @@
 **Tenants.** `MAILOPS_ALLOWED_TENANTS` lists the Entra tenant ids whose activities the bot
 serves, comma-separated; empty means only `MAILOPS_TENANT_ID` (the tenant of the Dataverse
 environments); `*` means any tenant, and has to be said explicitly. The tenant of an activity
-is `conversation.tenantId`, else `channelData.tenant.id` (reference/teams.md §2.6); an
+is `conversation.tenantId` and `channelData.tenant.id` (reference/teams.md §2.6): one of them
+is enough, and an activity whose two disagree is refused whatever the list says; an
 activity that names none is refused unless the list is `*`.
 
 An activity from another tenant is answered **HTTP 403 after authentication and before the
@@ -51,14 +52,35 @@ ANY_TENANT: Final = "*"
 MAX_BUCKETS: Final = 10_000  # full buckets are forgotten once there are more than this
 
 
-def tenant_of(activity: Activity) -> str:
-    """The tenant id an activity names, lower-cased; "" when it names none."""
+def tenants_named(activity: Activity) -> frozenset[str]:
+    """Every tenant id the activity names, lower-cased: `conversation.tenantId` and
+    `channelData.tenant.id` (reference/teams.md §2.6; Teams sends both).
+
+    botbuilder's ConversationAccount maps its `tenant_id` to the JSON key `tenantID`, so the
+    `tenantId` Teams sends lands in the model's `additional_properties`: both are read.
+    """
+    named: set[str] = set()
     conversation = activity.conversation
-    tenant = getattr(conversation, "tenant_id", None) if conversation is not None else None
-    if not tenant and isinstance(activity.channel_data, dict):
-        named = activity.channel_data.get("tenant")
-        tenant = named.get("id") if isinstance(named, dict) else None
-    return str(tenant).strip().lower() if isinstance(tenant, str) else ""
+    if conversation is not None:
+        extra = getattr(conversation, "additional_properties", None)
+        named.add(_tenant_id(getattr(conversation, "tenant_id", None)))
+        named.add(_tenant_id(extra.get("tenantId") if isinstance(extra, dict) else None))
+    if isinstance(activity.channel_data, dict):
+        tenant = activity.channel_data.get("tenant")
+        named.add(_tenant_id(tenant.get("id") if isinstance(tenant, dict) else None))
+    named.discard("")
+    return frozenset(named)
+
+
+def _tenant_id(value: object) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant id the activity names, lower-cased; "" when it names none, or names two
+    that disagree (`Guards.refusal` refuses those)."""
+    named = tenants_named(activity)
+    return next(iter(named)) if len(named) == 1 else ""
 
 
 @dataclass(frozen=True)
@@ -162,15 +184,21 @@ class Guards:
         """Any tenant, no limit: for apps built without settings (tests, the bench)."""
         return cls(TenantAllowList(None), None)
 
-    def admits(self, activity: Activity) -> bool:
-        """Whether the activity's tenant is served; a refusal is logged."""
-        tenant = tenant_of(activity)
+    def refusal(self, activity: Activity) -> str | None:
+        """Why the activity is not served (None when it is); a refusal is logged."""
+        named = tenants_named(activity)
+        if len(named) > 1:
+            # conversation.tenantId and channelData.tenant.id disagree: no reading of them
+            # can be trusted, whatever the allow-list says.
+            log.warning("activity refused: it names two tenants, %s", " and ".join(sorted(named)))
+            return "the activity's conversation.tenantId and channelData.tenant.id disagree"
+        tenant = next(iter(named), "")
         if self.tenants.admits(tenant):
-            return True
+            return None
         log.warning(
             "activity refused: tenant %s is not in MAILOPS_ALLOWED_TENANTS", tenant or "(none)"
         )
-        return False
+        return "this bot does not serve the activity's tenant"
 
     def wait_s(self, turn: Turn) -> float | None:
         """None when the turn's sender may go on (a token is spent), else seconds to wait."""

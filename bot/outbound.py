@@ -24,6 +24,10 @@ HTTP logger), with this module's `AioHttpSender` as its last stage. What stays t
   backoff (0 s, then 1.6 s, 3.2 s; at most 90 s); answers 408, 500, 502–504 and 506 and
   up retried only for idempotent methods (urllib3 2.x ignores the `method_whitelist` that
   msrest sets, so POST is not retried), honouring `Retry-After` on a 503;
+- one change: a 429 (Teams' per-conversation rate, refused before it was carried out) is
+  sent again for every method, after `Retry-After` or an exponential backoff with jitter,
+  up to `THROTTLED_RETRIES` times, so that a reply or a card update is not lost (msrest
+  counts 429 among the answers it never retries); waits go through an injectable `sleep`;
 - failures surface as msrest's `ClientRequestError`, as they do through requests.
 """
 
@@ -33,9 +37,10 @@ import asyncio
 import email.utils
 import json
 import os
+import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
 import aiohttp
@@ -58,6 +63,13 @@ from yarl import URL
 RETRIES: Final = 3
 BACKOFF_FACTOR: Final = 0.8
 MAX_BACKOFF_S: Final = 90.0
+# A call Teams refused over its per-conversation rate (429) is sent again up to this many
+# times, each wait at most MAX_THROTTLED_WAIT_S: Teams' per-thread windows are 1 s, 2 s,
+# 30 s and an hour (learn.microsoft.com "Optimize your bot with rate limiting in Teams"),
+# so a wait clears any but the hourly one.
+THROTTLED_RETRIES: Final = 6
+THROTTLED_BACKOFF_S: Final = 1.0
+MAX_THROTTLED_WAIT_S: Final = 30.0
 _SAFE: Final = frozenset({*(i for i in range(500) if i != 408), 501, 505})
 _IDEMPOTENT: Final = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PUT", "TRACE"})
 
@@ -152,10 +164,18 @@ class _Response(AsyncClientResponse):
 class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     """The last stage of the connector's pipeline: one aiohttp session per connector client."""
 
-    def __init__(self, *, timeout_s: float, verify: object, retries: int = RETRIES) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        verify: object,
+        retries: int = RETRIES,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._verify = verify
         self._retries = retries
+        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
@@ -204,6 +224,22 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
                 self._proxies[key] = (None, None)
         return self._proxies[key]
 
+    @staticmethod
+    def _throttled_wait(response: AsyncClientResponse, throttled: int) -> float | None:
+        """How long to wait before sending a throttled call again; None: give up.
+
+        Teams refuses a call over its rate before carrying it out, so any method is sent
+        again, after `Retry-After` when given, else after an exponential backoff with
+        jitter (Microsoft's advice for 429s, learn.microsoft.com "Optimize your bot with rate
+        limiting in Teams").
+        """
+        if throttled >= THROTTLED_RETRIES:
+            return None
+        wait = retry_after_s(response.headers.get("Retry-After"))
+        if wait is None:
+            wait = THROTTLED_BACKOFF_S * 2**throttled * (1 + random.random())
+        return min(MAX_THROTTLED_WAIT_S, wait)
+
     async def send(
         self, request: Request[ClientRequest], **config: Any
     ) -> Response[ClientRequest, AsyncClientResponse]:
@@ -237,6 +273,7 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     ) -> AsyncClientResponse:
         proxy, proxy_auth = self._proxy(url)
         retry = 0
+        throttled = 0
         while True:
             try:
                 async with self._client(own).request(
@@ -257,17 +294,24 @@ class AioHttpSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
                     msg = "Error occurred in request."
                     raise ClientRequestError(msg, inner_exception=exc) from exc
                 retry += 1
-                await asyncio.sleep(backoff_s(retry))
+                await self._sleep(backoff_s(retry))
                 continue
             except (TimeoutError, aiohttp.ClientError) as exc:
                 msg = "Error occurred in request."
                 raise ClientRequestError(msg, inner_exception=exc) from exc
             status = response.status_code
+            if status == 429:
+                wait = self._throttled_wait(response, throttled)
+                if wait is None:
+                    return response
+                throttled += 1
+                await self._sleep(wait)
+                continue
             if status in _SAFE or http.method not in _IDEMPOTENT or retry >= self._retries:
                 return response
             retry += 1
             wait = retry_after_s(response.headers.get("Retry-After")) if status == 503 else None
-            await asyncio.sleep(min(MAX_BACKOFF_S, wait) if wait is not None else backoff_s(retry))
+            await self._sleep(min(MAX_BACKOFF_S, wait) if wait is not None else backoff_s(retry))
 
 
 class EventLoopConversations(ConversationsOperations):  # type: ignore[misc]
@@ -373,7 +417,9 @@ async def _close(session: aiohttp.ClientSession) -> None:
     await asyncio.sleep(0)
 
 
-def send_on_event_loop(client: ConnectorClient) -> None:
+def send_on_event_loop(
+    client: ConnectorClient, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> None:
     """Give `client` msrest's own pipeline, with `AioHttpSender` as the sender, and
     `EventLoopConversations` as its conversation operations (call this after swapping its
     serializer: they keep the one the stock operations have)."""
@@ -385,6 +431,8 @@ def send_on_event_loop(client: ConnectorClient) -> None:
             policies.insert(1, credentials)
         else:
             policies.insert(1, AsyncRequestsCredentialsPolicy(credentials))  # type: ignore[no-untyped-call]
-    sender = AioHttpSender(timeout_s=config.connection.timeout, verify=config.connection.verify)
+    sender = AioHttpSender(
+        timeout_s=config.connection.timeout, verify=config.connection.verify, sleep=sleep
+    )
     config.pipeline = AsyncPipeline(policies, sender)
     client.conversations = EventLoopConversations(client.conversations, sender)

@@ -7,19 +7,11 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.guards import tenant_of
 from bot.messages import card_message
 from dialogs.turn import Caller, Card, CardAction, Conversation, ConversationKind
 
 _KINDS = {kind.value: kind for kind in ConversationKind}
-
-
-def _tenant_of(activity: Activity) -> str:
-    conversation = activity.conversation
-    if conversation is not None and conversation.tenant_id:
-        return str(conversation.tenant_id)
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = channel_data.get("tenant") or {}
-    return str(tenant.get("id") or "")
 
 
 class BotTurn:
@@ -29,7 +21,7 @@ class BotTurn:
         self._context = context
         activity = context.activity
         sender = activity.from_property
-        tenant = _tenant_of(activity)
+        tenant = tenant_of(activity)  # the guards refused an activity naming two
         self._caller = Caller(
             object_id=str(getattr(sender, "aad_object_id", None) or "").lower(),
             tenant_id=tenant,
@@ -47,8 +39,8 @@ class BotTurn:
         )
         self._action = _action_of(activity)
         self._text = ""
-        if activity.type == ActivityTypes.message and activity.text:
-            self._text = (TurnContext.remove_recipient_mention(activity) or "").strip()
+        if activity.type == ActivityTypes.message and isinstance(activity.text, str):
+            self._text = _without_bot_mention(activity).strip()
 
     @property
     def caller(self) -> Caller:
@@ -97,7 +89,9 @@ def _action_of(activity: Activity) -> CardAction | None:
     if not isinstance(value, dict):
         return None
     if activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
-        action = value.get("action") or {}
+        action = value.get("action")
+        if not isinstance(action, dict):
+            return None  # answered 400, as botbuilder answers an invoke without an action
         data = action.get("data")
         return CardAction(
             verb=str(action.get("verb") or ""),
@@ -116,3 +110,30 @@ def _action_of(activity: Activity) -> CardAction | None:
             is_execute=False,
         )
     return None
+
+
+def _without_bot_mention(activity: Activity) -> str:
+    """The text with every mention of the bot taken out.
+
+    What `TurnContext.remove_recipient_mention` does, without its failures on what Teams
+    may leave out: it raises on a mention without `mentioned.name` and no `text`, an entity
+    without a `type`, or no `recipient`, and it uses the mention's text as a regular
+    expression. A mention is the literal `<at>…</at>` text Teams puts in the message
+    (reference/teams.md §2.7).
+    """
+    text = str(activity.text)
+    bot_id = getattr(activity.recipient, "id", None)
+    for entity in activity.entities or ():
+        if not isinstance(getattr(entity, "type", None), str) or entity.type.lower() != "mention":
+            continue
+        extra = getattr(entity, "additional_properties", None) or {}
+        mentioned = extra.get("mentioned")
+        if not isinstance(mentioned, dict) or not bot_id or mentioned.get("id") != bot_id:
+            continue
+        shown = extra.get("text")
+        if not isinstance(shown, str) or not shown:
+            name = mentioned.get("name")
+            shown = f"<at>{name}</at>" if isinstance(name, str) and name else ""
+        if shown:
+            text = text.replace(shown, "")
+    return text

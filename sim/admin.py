@@ -15,7 +15,8 @@ Admin routes (JSON; other tools script against them, so the names stay):
 | `POST token` | SIM-ONLY: mint a user token (what Teams SSO would hand the bot) |
 
 The recorder under `/_sim/connector/` takes what a bot sends to a service URL
-(`v3/conversations`, activities, members), with or without a bearer token from this sim.
+(`v3/conversations`, activities, members), with or without a bearer token from this sim;
+writes into a conversation past Teams' per-thread rate get 429 (`sim.connector_limits`).
 
 `middlewares()` returns, outermost first: a catch-all that turns any unhandled exception into
 a shaped 500 (the traceback goes to the log, never to the client), and the fault injector and
@@ -45,6 +46,7 @@ from pydantic import (
 )
 
 from sim import entra, errors
+from sim.connector_limits import WRITES, thread_limits
 from sim.context import CALLER_OBJECT_ID_KEY, SIM, Fault, Limits, Sim
 from sim.graph import graph_error
 from sim.state import ASSOCIATIONS, RecordedRequest
@@ -558,6 +560,14 @@ def _connector_route(op: str) -> Any:
             return app_id
         conversation_id = request.match_info.get("conversation_id")
         activity_id = request.match_info.get("activity_id")
+        if op in WRITES and conversation_id is not None:
+            wait = thread_limits(sim).admit(app_id or "", conversation_id)
+            if wait is not None:  # refused before anything is read or recorded
+                return web.json_response(
+                    {"error": {"code": "TooManyRequests", "message": "Rate limit exceeded."}},
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
         body: Any = None
         if request.method in {"POST", "PUT"}:
             try:

@@ -36,7 +36,13 @@ async def test_an_unauthenticated_message_is_refused(
     activity = message(secured_host.sim, "eddie", "approve mailbox for alice")
     response = await secured_host.post(activity, headers=headers)
     assert response.status == 401
-    assert await response.json() == {"error": {"status": 401, "message": "unauthorized"}}
+    assert response.content_type == "application/problem+json"
+    assert await response.json() == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "unauthorized",
+    }
     _nothing_happened(secured_host)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.bot.activities import buttons, execute, invoke, message
+from tests.bot.activities import BOT_ID, buttons, execute, invoke, message
 from tests.bot.conftest import Host, without
 from tests.simharness import RunningSim
 
@@ -30,6 +31,19 @@ def _raw(text: str) -> Callable[[RunningSim], Any]:
 
 def _msg(text: str, **changes: Any) -> Callable[[RunningSim], Any]:
     return lambda sim: {**message(sim, "eddie", text), **changes}
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {}
+    for _ in range(depth):
+        node = {"a": node}
+    return node
+
+
+def _mention(*, name: str | None = "MailOps", text: str | None = "<at>MailOps</at>") -> Any:
+    """A mention of the bot as Teams sends it, with `name` or `text` left out when None."""
+    mentioned = {"id": BOT_ID, **({"name": name} if name is not None else {})}
+    return {"type": "mention", "mentioned": mentioned, **({"text": text} if text else {})}
 
 
 CASES: dict[str, Case] = {
@@ -83,6 +97,57 @@ CASES: dict[str, Case] = {
     ),
     "unknown activity type": Case(_msg("help", type="somethingNew"), 201),
     "typing indicator": Case(_msg("", type="typing"), 201),
+    # issue 12 point 6: each of these was a 500, a 501 or a crashed turn
+    "2 KB of nested arrays": Case(_raw('{"type": "message", "value": ' + "[" * 2_000 + "]}"), 400),
+    "2 KB of nested objects": Case(
+        _raw('{"type": "message", "a": ' + '{"a":' * 400 + "1" + "}" * 401), 400
+    ),
+    "nested deeper than an activity ever is": Case(
+        _msg("help", channelData={"x": _nested(100)}), 400
+    ),
+    "Action.Execute with a string action": Case(
+        lambda sim: invoke(sim, "eddie", "adaptiveCard/action", {"action": "mailbox.approve"}),
+        400,
+    ),
+    "Action.Execute with a list action": Case(
+        lambda sim: invoke(sim, "eddie", "adaptiveCard/action", {"action": ["x"]}), 400
+    ),
+    "Action.Execute with a numeric verb": Case(
+        lambda sim: invoke(
+            sim, "eddie", "adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": 7}}
+        ),
+        200,
+        reaches_dialogs=True,
+    ),
+    "no recipient": Case(lambda sim: without(message(sim, "eddie", "help"), "recipient"), 400),
+    "recipient without an id": Case(_msg("help", recipient={"name": "MailOps"}), 400),
+    "recipient is a string": Case(_msg("help", recipient="MailOps"), 400),
+    "no from": Case(lambda sim: without(message(sim, "eddie", "help"), "from"), 400),
+    "from without an id": Case(_msg("help", **{"from": {"name": "Eddie"}}), 400),
+    "conversation is a string": Case(_msg("help", conversation="a:personal-eddie"), 400),
+    "conversation id is a number": Case(_msg("help", conversation={"id": 7}), 400),
+    "entities is not a list": Case(_msg("help", entities={"type": "mention"}), 400),
+    "an entity is not an object": Case(_msg("help", entities=["mention"]), 400),
+    "text is a number": Case(lambda sim: {**message(sim, "eddie", ""), "text": 42}, 400),
+    "channelData is a string": Case(_msg("help", channelData="tenant"), 400),
+    "a mention without mentioned.name": Case(
+        _msg("<at>MailOps</at> help", entities=[_mention(name=None, text=None)]),
+        201,
+        reaches_dialogs=True,
+    ),
+    "a mention without mentioned": Case(
+        _msg("<at>MailOps</at> help", entities=[{"type": "mention", "text": "<at>x</at>"}]),
+        201,
+        reaches_dialogs=True,
+    ),
+    "a mention whose text is a regex": Case(
+        _msg("<at>Mail(Ops</at> help", entities=[_mention(text="<at>Mail(Ops</at>")]),
+        201,
+        reaches_dialogs=True,
+    ),
+    "an entity without a type": Case(
+        _msg("help", entities=[{"mentioned": {"id": BOT_ID}}]), 201, reaches_dialogs=True
+    ),
 }
 
 
@@ -118,17 +183,60 @@ async def test_bad_input_gets_a_clear_answer(host: Host, name: str) -> None:
         assert card["type"] == "AdaptiveCard"
 
 
-async def test_no_bad_input_ever_gets_a_500(host: Host) -> None:
-    """All the cases against one bot, one after the other: no server error, nothing changed.
+async def test_no_bad_input_ever_gets_a_500(host: Host, caplog: pytest.LogCaptureFixture) -> None:
+    """All the cases against one bot, one after the other: no server error, nothing changed,
+    no traceback in the log (issue 12 point 6: the nested body was a 500 logged each time).
 
     501 is not one: it is the protocol's answer to an invoke the bot does not serve.
     """
+    caplog.set_level(logging.DEBUG)
     before = host.sim.state()["mailboxes"]
     statuses = {name: (await _send(host, case))[0] for name, case in CASES.items()}
     assert {name: s for name, s in statuses.items() if s >= 500 and s != 501} == {}
     assert statuses == {name: case.status for name, case in CASES.items()}
     assert host.sim.state()["mailboxes"] == before
     assert _writes(host.sim) == []
+    assert [
+        r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR
+    ] == []
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, case in CASES.items() if case.status >= 400 and case.status != 501]
+)
+async def test_a_refusal_is_a_problem_body(host: Host, name: str) -> None:
+    """RFC 9457: application/problem+json with type, title, status and detail; the detail
+    says what is wrong without echoing the body."""
+    case = CASES[name]
+    body = case.body(host.sim)
+    headers = {"Content-Type": case.content_type} if case.content_type else {}
+    response = await host.client.post(
+        "/api/messages",
+        data=body if isinstance(body, (str, bytes)) else json.dumps(body),
+        headers=headers,
+        skip_auto_headers={"Content-Type"},
+    )
+    if response.content_type != "application/problem+json":
+        # an invoke the bot answers itself: the Universal Actions error body, HTTP 200-class
+        assert name.startswith("Action.Execute"), name
+        invoke_body = await response.json()
+        assert invoke_body["type"] == "application/vnd.microsoft.error"
+        return
+    problem = await response.json()
+    assert problem["type"] == "about:blank"
+    assert problem["status"] == response.status == case.status
+    assert isinstance(problem["title"], str) and problem["title"]
+    assert isinstance(problem["detail"], str) and 0 < len(problem["detail"]) < 200
+
+
+async def test_the_bot_mentioned_without_a_name_still_gets_an_answer(host: Host) -> None:
+    """The mention is taken out of the text by its `<at>` text, never used as a pattern."""
+    text = "<at>MailOps</at> status of alice"
+    activity = {**message(host.sim, "eddie", text), "entities": [_mention(name=None)]}
+    assert (await host.post(activity)).status == 201
+    [card] = host.cards()
+    assert "I didn't understand that" not in json.dumps(card)
 
 
 async def test_a_10000_character_message_gets_a_short_clear_card(host: Host) -> None:
@@ -174,6 +282,8 @@ async def test_a_body_over_the_size_limit_is_refused(host: Host) -> None:
     activity = message(host.sim, "eddie", "x" * 300_000)
     response = await host.post(activity)
     assert response.status == 413
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["status"] == 413
     assert host.dispatcher.calls == []
 
 
