@@ -10,7 +10,8 @@ Contract with the Web API face:
   result. Faults are `sim.errors.DataverseFault`; answer them as they are.
 - `before_create` / `before_update` return the values to store. They may drop columns (the
   approval rule below) and may add system-maintained ones (`_emailaddressapprovedby_value`,
-  `emailaddressapprovedon`, `isemailaddressapprovedbyo365admin`); store what they return,
+  `emailaddressapprovedon`, `isemailaddressapprovedbyo365admin`, a profile's
+  `emailservertypename`); store what they return,
   as given. An empty dict means "nothing to change": answer 204 and store nothing.
 - `after_update` gets what was stored (the dict `before_update` returned) once the row is
   saved: it keeps sibling rows in step and queues Test & Enable.
@@ -80,7 +81,7 @@ from sim.privileges import (
     privileges_of,
     reaches,
 )
-from sim.state import Row, SimState, iso, now_utc
+from sim.state import Row, SimState, iso, now_utc, server_type_name
 
 APPROVAL: Final = "emailrouteraccessapproval"
 APPROVAL_SETS: Final = frozenset({"mailboxes", "systemusers", "queues"})
@@ -90,6 +91,8 @@ _SELF_APPROVE_SETTING: Final = re.compile(
     re.IGNORECASE,
 )
 _INDEX_KEY: Final = "rules.object_id_index"
+# emailserverprofile's read-only "Email Server Type Name", kept in step with `servertype`.
+SERVER_TYPE_NAME: Final = "emailservertypename"
 
 
 # ---- who is calling -----------------------------------------------------------------------
@@ -663,6 +666,8 @@ def before_create(
     values = dict(values)
     if entity_set in APPROVAL_SETS and values.get(APPROVAL) in (APPROVED, REJECTED):
         values[APPROVAL] = PENDING
+    if entity_set == "emailserverprofiles":
+        values[SERVER_TYPE_NAME] = server_type_name(sim.state.deployment, values.get("servertype"))
     return values
 
 
@@ -683,6 +688,8 @@ def before_update(
         # be approved": the other attributes are applied, the approval stays as it was.
         del changes[APPROVAL]
     _require_verb(sim, caller, "Write", entity_set, row)
+    if entity_set == "emailserverprofiles" and "servertype" in changes:
+        changes[SERVER_TYPE_NAME] = server_type_name(sim.state.deployment, changes["servertype"])
     return changes
 
 

@@ -181,7 +181,7 @@ async def test_china_without_the_server_authority_column(
     assert result.changed and not result.authority_set
     stored = row(sim, "emailserverprofiles", ONLINE_PROFILE)
     assert stored["defaultserverlocation"] == CHINA_EWS_URL
-    assert stored.get("serverauthority") is None
+    assert stored["serverauthority"] == 0  # the column's default: the client did not write it
 
 
 async def test_china_unknown_profile_and_stale_write(sim: RunningSim, dv: DataverseClient) -> None:
