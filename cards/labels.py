@@ -41,16 +41,19 @@ _OPTIONS: Final[dict[OptionSet, dict[int, tuple[str, str]]]] = {
         2: NP_("approval", "Pending approval"),
         3: NP_("approval", "Rejected"),
     },
+    # Value 2 is "Server-Side Synchronization" in the current mailbox.md (the Email Router
+    # is retired; older versions of the page read "Server-Side Synchronization or Email
+    # Router"), the same words as ACT's value 1.
     OptionSet.INCOMING_DELIVERY: {
         0: NP_("delivery method", "None"),
         1: NP_("delivery method", "Microsoft Dynamics 365 for Outlook"),
-        2: NP_("delivery method", "Server-side synchronization or Email Router"),
+        2: NP_("delivery method", "Server-side synchronization"),
         3: NP_("delivery method", "Forward mailbox"),
     },
     OptionSet.OUTGOING_DELIVERY: {
         0: NP_("delivery method", "None"),
         1: NP_("delivery method", "Microsoft Dynamics 365 for Outlook"),
-        2: NP_("delivery method", "Server-side synchronization or Email Router"),
+        2: NP_("delivery method", "Server-side synchronization"),
     },
     # The ACT column orders its values differently from the email columns (§1.2).
     OptionSet.ACT_DELIVERY: {
