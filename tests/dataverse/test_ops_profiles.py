@@ -78,6 +78,9 @@ async def test_create_a_same_tenant_profile_as_the_default(
 
     assert profile.name == "Contoso EXO"
     assert profile.server_type is ServerType.EXCHANGE_SERVER
+    # What reads back names the type the way the admin UI does (reference §2, §12.1).
+    assert profile.server_type_name == "Exchange Online"
+    assert row(sim, "emailserverprofiles", str(profile.id))["serverauthority"] == 0
     assert profile.incoming_credential_retrieval is CredentialRetrieval.SERVER_TO_SERVER
     assert profile.outgoing_credential_retrieval is CredentialRetrieval.SERVER_TO_SERVER
     assert row(sim, "organizations", ORG)["_defaultemailserverprofileid_value"] == str(profile.id)
