@@ -19,7 +19,8 @@ Contract with the Web API face:
 What is enforced, and where:
 
 - The caller (§6.7, S18): the token's identity must be an enabled system user;
-  `CallerObjectId` needs `prvActOnBehalfOfAnotherUser` from a directly assigned role, and
+  `CallerObjectId` or `MSCRMCallerID` needs `prvActOnBehalfOfAnotherUser` from a directly
+  assigned role, and
   privileges are then the intersection of both identities. Here, with `sim.privileges`.
 - Privileges with depth (§8, §6.2): read/write/create/delete per table; user depth reaches
   only the caller's own rows. `sim.privileges`.
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -173,46 +175,117 @@ def _refuse_disabled(sim: Sim, user: Row) -> None:
         )
 
 
-def resolve_caller(
-    sim: Sim, token_object_id: str, caller_object_id: str | None
-) -> EffectiveCaller:
-    """Map a validated token (and an optional CallerObjectId header) to the effective caller.
+CALLER_OBJECT_ID: Final = "CallerObjectId"
+MSCRM_CALLER_ID: Final = "MSCRMCallerID"
 
-    - The token's `oid` must be some system user's `azureactivedirectoryobjectid`
-      (application users included); otherwise 403 0x80072560 "The user is not a member of
-      the organization." (what Dataverse answers a token whose identity has no system user).
-    - A disabled system user is refused: 403 0x80040225.
-    - `CallerObjectId` (reference §6.7): the real caller needs `prvActOnBehalfOfAnotherUser`
-      from a directly assigned role, else 403 0x8004A110 CannotActOnBehalfOfAnotherUser
-      "User does not have the privilege to act on behalf another user."; an id that is no
-      system user is answered like an unknown token identity (403 0x80072560), a disabled
-      one 403 0x80040225. A header naming the caller itself is no impersonation.
+
+@dataclass(frozen=True)
+class Impersonation:
+    """The impersonation headers of a request (reference §6.7; S18
+    impersonate-another-user-web-api.md, "How to impersonate a user").
+
+    `CallerObjectId` (preferred) carries the user's Entra object id; `MSCRMCallerID`
+    (legacy) the user's `systemuserid`. Both are honoured alike: the same privilege rule,
+    the same intersection of privileges, in single requests and in `$batch` parts.
+
+    Unconfirmed (the page says nothing about it): when a request carries both, the sim
+    follows `CallerObjectId`, the one the page calls preferred, and ignores `MSCRMCallerID`.
+    A `$batch` part that carries either header uses its own; otherwise the batch's apply.
     """
-    real = _systemuser_by_object_id(sim, token_object_id)
-    if real is None:
-        raise _not_a_member()
-    _refuse_disabled(sim, real)
-    caller = EffectiveCaller(user=real, real=real)
-    if caller_object_id is None or not caller_object_id.strip():
-        return caller
-    wanted = caller_object_id.strip().strip("{}").lower()
+
+    caller_object_id: str | None = None
+    mscrm_caller_id: str | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Impersonation:
+        return cls(headers.get(CALLER_OBJECT_ID), headers.get(MSCRM_CALLER_ID))
+
+    @classmethod
+    def of(cls, value: Impersonation | str | None) -> Impersonation:
+        """A plain string is a `CallerObjectId` value (what hook-level callers pass)."""
+        return value if isinstance(value, Impersonation) else cls(caller_object_id=value)
+
+    def __bool__(self) -> bool:
+        return self.header() is not None
+
+    def or_else(self, outer: Impersonation) -> Impersonation:
+        """A `$batch` part's own headers when it has any, else the batch's."""
+        return self if self else outer
+
+    def header(self) -> tuple[str, str] | None:
+        """(header name, value) that decides who is impersonated, or None."""
+        for name, value in (
+            (CALLER_OBJECT_ID, self.caller_object_id),
+            (MSCRM_CALLER_ID, self.mscrm_caller_id),
+        ):
+            if value is not None and value.strip():
+                return name, value
+        return None
+
+
+def _impersonated(sim: Sim, real: Row, impersonation: Impersonation) -> Row | None:
+    """The system user a request impersonates; None when it impersonates nobody.
+
+    A malformed id is 400 0x80040203, as for `CallerObjectId` before. A header naming the
+    caller itself is no impersonation (powerapps-docs issue 2088). The real caller needs
+    `prvActOnBehalfOfAnotherUser` before anyone is looked up. An unknown Entra object id is
+    answered like an unknown token identity (403 0x80072560); an unknown `systemuserid` as
+    the missing row it is (404 0x80040217 "systemuser With Id = … Does Not Exist"; the page
+    gives no code for either, unconfirmed).
+    """
+    found = impersonation.header()
+    if found is None:
+        return None
+    name, value = found
+    wanted = value.strip().strip("{}").lower()
     try:
         uuid.UUID(wanted)
     except ValueError:
         raise DataverseFault(
-            400, INVALID_ARGUMENT, f"Invalid CallerObjectId header value '{caller_object_id}'."
+            400, INVALID_ARGUMENT, f"Invalid {name} header value '{value}'."
         ) from None
-    if wanted == str(real.get("azureactivedirectoryobjectid") or "").lower():
-        return caller
+    by_object_id = name == CALLER_OBJECT_ID
+    own = real.get("azureactivedirectoryobjectid") if by_object_id else real.get("systemuserid")
+    if wanted == str(own or "").lower():
+        return None
     if privileges_of(sim.state, str(real["systemuserid"])).depth(ACT_ON_BEHALF) is None:
         raise DataverseFault(
             403,
             CANNOT_ACT_ON_BEHALF_OF_ANOTHER_USER,
             "User does not have the privilege to act on behalf another user.",
         )
-    target = _systemuser_by_object_id(sim, wanted)
+    if by_object_id:
+        target = _systemuser_by_object_id(sim, wanted)
+        if target is None:
+            raise _not_a_member()
+        return target
+    target = sim.state.row("systemusers", wanted)
     if target is None:
+        raise _does_not_exist("systemuser", wanted)
+    return target
+
+
+def resolve_caller(
+    sim: Sim, token_object_id: str, impersonation: Impersonation | str | None = None
+) -> EffectiveCaller:
+    """Map a validated token (and its impersonation headers) to the effective caller.
+
+    - The token's `oid` must be some system user's `azureactivedirectoryobjectid`
+      (application users included); otherwise 403 0x80072560 "The user is not a member of
+      the organization." (what Dataverse answers a token whose identity has no system user).
+    - A disabled system user is refused: 403 0x80040225.
+    - `CallerObjectId` or `MSCRMCallerID` (reference §6.7, `Impersonation`): the real caller
+      needs `prvActOnBehalfOfAnotherUser` from a directly assigned role, else 403 0x8004A110
+      CannotActOnBehalfOfAnotherUser "User does not have the privilege to act on behalf
+      another user."; a disabled impersonated user 403 0x80040225.
+    """
+    real = _systemuser_by_object_id(sim, token_object_id)
+    if real is None:
         raise _not_a_member()
+    _refuse_disabled(sim, real)
+    target = _impersonated(sim, real, Impersonation.of(impersonation))
+    if target is None:
+        return EffectiveCaller(user=real, real=real)
     _refuse_disabled(sim, target)
     return EffectiveCaller(user=target, real=real)
 
