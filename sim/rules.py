@@ -47,16 +47,20 @@ from typing import Any, Final
 from sim.approval import (
     APPROVAL_VALUES,
     APPROVED,
+    CRM_SECURITY_INNER,
+    CRM_SECURITY_OUTER,
     PENDING,
     REJECTED,
     ExchangeKind,
     Facts,
+    RefusalShape,
     Verdict,
     exchange_kind,
     facts_of,
     table_allows,
     version_at_least,
 )
+from sim.approval import scenario as approval_scenario
 from sim.context import Sim
 from sim.errors import (
     ACCESS_CHECK_FAILED,
@@ -93,6 +97,10 @@ _SELF_APPROVE_SETTING: Final = re.compile(
     re.IGNORECASE,
 )
 _INDEX_KEY: Final = "rules.object_id_index"
+# The codes a permission-table refusal answers with, in every `RefusalShape`.
+_TABLE_REFUSAL_CODES: Final = frozenset(
+    {O365_ROLE_UNSUPPORTED_FOR_EMAIL_APPROVAL, CRM_SECURITY_INNER, CRM_SECURITY_OUTER}
+)
 # emailserverprofile's read-only "Email Server Type Name", kept in step with `servertype`.
 SERVER_TYPE_NAME: Final = "emailservertypename"
 
@@ -543,7 +551,7 @@ def approval_verdict(
     exchange = exchange_of(state, mailbox)
     verdict = table_allows(state.deployment, exchange, state.version, approver_facts(sim, caller))
     if not verdict.allowed:
-        return verdict, _role_refusal(sim, caller, exchange, verdict)
+        return verdict, _role_refusal(sim, caller, exchange, verdict, mailbox or row)
     try:
         require(sim, caller, APPROVE_EMAIL, entity_set)
     except DataverseFault as fault:
@@ -552,11 +560,24 @@ def approval_verdict(
 
 
 def _role_refusal(
-    sim: Sim, caller: EffectiveCaller, exchange: ExchangeKind, verdict: Verdict
+    sim: Sim, caller: EffectiveCaller, exchange: ExchangeKind, verdict: Verdict, row: Row
 ) -> DataverseFault:
     state = sim.state
     org = _organization(state)
     org_id = org.get("organizationid") if org else ""
+    shape = approval_scenario(sim.extras, state).refusal
+    if shape is not RefusalShape.DOCUMENTED:
+        # S40: the text names the row's kind, its address and the caller (reference §4.3).
+        kind = "Queue" if row.get("regardingobjecttypecode") == "queue" else "User"
+        owner = row.get("_regardingobjectid_value") or row.get("mailboxid") or ""
+        message = (
+            f"The {kind}: {owner} email `{row.get('emailaddress') or ''}` doesn't match with "
+            f"UPN. User {caller.user_id} should be a global administrator to approve mailbox "
+            f"in organization {org_id}."
+        )
+        if shape is RefusalShape.CRM_SECURITY:
+            return DataverseFault(403, CRM_SECURITY_INNER, message)
+        return DataverseFault(500, CRM_SECURITY_OUTER, message)
     if state.deployment == "online" and exchange == "online":
         message = (
             f"User {caller.user_id} should be a global administrator or exchange administrator "
@@ -602,6 +623,8 @@ def _update_approval(
     """A PATCH whose only attribute is `emailrouteraccessapproval`."""
     if value in (APPROVED, REJECTED):
         _, fault = approval_verdict(sim, caller, entity_set, row, approving=value == APPROVED)
+        if fault is not None and _ignored_for_the_app(sim, caller, fault):
+            return {}  # S43: 204, and the row stays as it was
         if fault is not None:
             raise fault
     else:
@@ -615,6 +638,16 @@ def _update_approval(
     if entity_set == "mailboxes":
         changes.update(_approval_columns(sim, caller, value))
     return changes
+
+
+def _ignored_for_the_app(sim: Sim, caller: EffectiveCaller, fault: DataverseFault) -> bool:
+    """The `app_write_ignored` scenario (reference §4.3, S43): an application user approving
+    as itself, refused by the permission table (not by a missing privilege), sees 204."""
+    return (
+        caller.application_itself
+        and approval_scenario(sim.extras, sim.state).app_write_ignored
+        and fault.code in _TABLE_REFUSAL_CODES
+    )
 
 
 def _stamp_row(state: SimState, row: Row, caller: EffectiveCaller) -> None:
