@@ -219,8 +219,9 @@ def _table(
 
 APPROVAL: Final = {0: "Empty", 1: "Approved", 2: "Pending Approval", 3: "Rejected"}
 # Value 2 of the two email delivery columns: the current generated mailbox.md labels it
-# "Server-Side Synchronization" (issue 13, point 8); the 2021 and 2023 versions of the page
-# read "Server-Side Synchronization or Email Router", from before the Email Router's end.
+# "Server-Side Synchronization" (as issue 13 point 8 quotes it; the copies of the page that
+# could be read here, 2021 and 2023, still say "Server-Side Synchronization or Email
+# Router", from before the Email Router was retired).
 SERVER_SIDE_SYNC: Final = "Server-Side Synchronization"
 INCOMING_DELIVERY: Final = {
     0: "None",
