@@ -113,7 +113,8 @@ class EffectiveCaller:
     """Who a Web API call acts as.
 
     `user` is the system user whose privileges apply (the impersonated person when the
-    `CallerObjectId` header is used); `real` is the identity that holds the token.
+    `CallerObjectId` or `MSCRMCallerID` header is used); `real` is the identity that holds
+    the token.
     """
 
     user: Row
