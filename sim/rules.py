@@ -11,8 +11,8 @@ Contract with the Web API face:
 - `before_create` / `before_update` return the values to store. They may drop columns (the
   approval rule below) and may add system-maintained ones (`_emailaddressapprovedby_value`,
   `emailaddressapprovedon`, `isemailaddressapprovedbyo365admin`, a profile's
-  `emailservertypename`); store what they return,
-  as given. An empty dict means "nothing to change": answer 204 and store nothing.
+  `emailservertypename`); store what they return, as given. An empty dict means "nothing
+  to change": answer 204 and store nothing.
 - `after_update` gets what was stored (the dict `before_update` returned) once the row is
   saved: it keeps sibling rows in step and queues Test & Enable.
 
@@ -20,8 +20,8 @@ What is enforced, and where:
 
 - The caller (§6.7, S18): the token's identity must be an enabled system user;
   `CallerObjectId` or `MSCRMCallerID` needs `prvActOnBehalfOfAnotherUser` from a directly
-  assigned role, and
-  privileges are then the intersection of both identities. Here, with `sim.privileges`.
+  assigned role, and privileges are then the intersection of both identities. Here, with
+  `sim.privileges`.
 - Privileges with depth (§8, §6.2): read/write/create/delete per table; user depth reaches
   only the caller's own rows. `sim.privileges`.
 - Approving (1) or rejecting (3) an address (seed "Model izin", §4.1): the permission table,
