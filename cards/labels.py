@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from cards.common import Tone, md_escape
+from cards.common import Tone, md_escape, safe_text
 from cards.i18n import N_, NP_, Strings
 
 
@@ -41,16 +41,19 @@ _OPTIONS: Final[dict[OptionSet, dict[int, tuple[str, str]]]] = {
         2: NP_("approval", "Pending approval"),
         3: NP_("approval", "Rejected"),
     },
+    # Value 2 is "Server-Side Synchronization" in the current mailbox.md (the Email Router
+    # is retired; older versions of the page read "Server-Side Synchronization or Email
+    # Router"), the same words as ACT's value 1.
     OptionSet.INCOMING_DELIVERY: {
         0: NP_("delivery method", "None"),
         1: NP_("delivery method", "Microsoft Dynamics 365 for Outlook"),
-        2: NP_("delivery method", "Server-side synchronization or Email Router"),
+        2: NP_("delivery method", "Server-side synchronization"),
         3: NP_("delivery method", "Forward mailbox"),
     },
     OptionSet.OUTGOING_DELIVERY: {
         0: NP_("delivery method", "None"),
         1: NP_("delivery method", "Microsoft Dynamics 365 for Outlook"),
-        2: NP_("delivery method", "Server-side synchronization or Email Router"),
+        2: NP_("delivery method", "Server-side synchronization"),
     },
     # The ACT column orders its values differently from the email columns (§1.2).
     OptionSet.ACT_DELIVERY: {
@@ -126,6 +129,27 @@ def option_label(strings: Strings, options: OptionSet, value: int | None) -> str
     if label is None:
         return strings.gettext("Unknown value ({value})", value=int(value))
     return strings.pgettext(*label)
+
+
+def server_type_label(strings: Strings, server_type: int | None, type_name: str | None) -> str:
+    """A server profile's type as the service names it.
+
+    `servertype` 0 is labelled "Exchange Server" in the option set, yet it is also what an
+    online environment's Exchange Online profile stores (reference §2, unconfirmed; the one
+    place that reading is kept is ``dataverse.ops.profiles``). The read-only
+    `emailservertypename` is the service's own name for the type, so it wins whenever it
+    says something the option label does not; when it only repeats the option's English
+    label (or is empty), the localized option label is shown.
+    """
+    name = (type_name or "").strip()
+    if not name:
+        return option_label(strings, OptionSet.SERVER_TYPE, server_type)
+    label = (
+        _OPTIONS[OptionSet.SERVER_TYPE].get(int(server_type)) if server_type is not None else None
+    )
+    if label is not None and label[1].casefold() == name.casefold():
+        return strings.pgettext(*label)
+    return safe_text(name, max_chars=100)
 
 
 def option_tone(options: OptionSet, value: int | None) -> Tone:

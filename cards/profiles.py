@@ -24,7 +24,7 @@ from cards.common import (
     safe_text,
 )
 from cards.i18n import Strings
-from cards.labels import OptionSet, option_label
+from cards.labels import OptionSet, option_label, server_type_label
 from cards.mailboxes import alert_row, latest_first
 from dataverse.models import Alert, RowState, ServerProfile
 
@@ -39,14 +39,19 @@ class ProfileAction(StrEnum):
 
 
 def _location(strings: Strings, profile: ServerProfile) -> str:
-    if profile.use_autodiscover:
-        return strings.gettext("Found automatically (Autodiscover)")
+    # A location that is set is where the profile connects, whatever `useautodiscover` says:
+    # the seed's China script sets only `defaultserverlocation` on an Exchange Online profile
+    # that finds its server automatically, and the profile then goes to that EWS endpoint.
     location = (
         profile.default_server_location
         or profile.incoming_server_location
         or profile.outgoing_server_location
     )
-    return safe_text(location, max_chars=200) if location else strings.gettext("Not set")
+    if location:
+        return safe_text(location, max_chars=200)
+    if profile.use_autodiscover:
+        return strings.gettext("Found automatically (Autodiscover)")
+    return strings.gettext("Not set")
 
 
 def _tenant(strings: Strings, profile: ServerProfile) -> str:
@@ -76,7 +81,7 @@ def profile_view(
     facts: list[tuple[str, str]] = [
         (
             strings.gettext("Email server type"),
-            option_label(strings, OptionSet.SERVER_TYPE, profile.server_type),
+            server_type_label(strings, profile.server_type, profile.server_type_name),
         )
     ]
     incoming = profile.incoming_credential_retrieval

@@ -143,7 +143,9 @@ def profile_snapshot(profile: ServerProfile) -> dict[str, Any]:
     """The audited columns of a server profile, as JSON values."""
     return {
         Field.PROFILE_NAME.value: profile.name,
-        Field.SERVER_TYPE.value: _option(profile.server_type),
+        # The service's name for the type when it gives one: servertype 0 alone reads
+        # "Exchange Server" even for an Exchange Online profile (cards.labels.server_type_label).
+        Field.SERVER_TYPE.value: profile.server_type_name or _option(profile.server_type),
         Field.INCOMING_CREDENTIALS.value: _option(profile.incoming_credential_retrieval),
         Field.OUTGOING_CREDENTIALS.value: _option(profile.outgoing_credential_retrieval),
         SERVER_LOCATION: profile.default_server_location,

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from enum import Enum
+from typing import Any, Final, Literal
 
 from sim.fixture import ENTRA_ROLE_TEMPLATE_IDS, EntraRole
 from sim.privileges import (
@@ -156,3 +157,62 @@ def facts_of(state: SimState, user: Row, *, entra_roles_count: bool = True) -> F
         ),
         system_admin=any(is_system_administrator_role(state, r) for r in all_roles(state, uid)),
     )
+
+
+# ---- how a refusal looks: the shapes seen in the field (reference §4.3) --------------------
+
+
+class RefusalShape(Enum):
+    """How the sim answers an approval that the permission table refuses.
+
+    - DOCUMENTED: 403 0x8009000B O365RoleUnsupportedForEmailApproval, the one code in the
+      documented error list (S12). The default.
+    - CRM_SECURITY: 403 with 0x80040256 (-2147220906), "The Queue: … email … doesn't match
+      with UPN. User … should be a global administrator to approve mailbox in organization
+      …", the inner fault the support article shows (S40, a-failure-occurred-crmsecurity.md).
+    - CRM_SECURITY_WRAPPED: the same text under the outer fault 0x80040216 (-2147220970) of
+      that article, answered 500 as an unexpected error.
+    The HTTP statuses are unconfirmed: the article shows the admin UI's fault, not the Web
+    API's answer.
+    """
+
+    DOCUMENTED = "documented"
+    CRM_SECURITY = "crm-security"
+    CRM_SECURITY_WRAPPED = "crm-security-wrapped"
+
+
+# S40's fault codes (reference §4.3; the name of 0x80040256 is unknown, §12.11).
+CRM_SECURITY_INNER: Final = "0x80040256"
+CRM_SECURITY_OUTER: Final = "0x80040216"
+
+
+@dataclass
+class ApprovalScenario:
+    """Field behaviours of approval the sim can be asked to show (default: the documented).
+
+    `app_write_ignored` (S43, Microsoft.Xrm.Data.PowerShell issues 454 and 504): an
+    application user approving as itself "ran with no error but the mailbox stayed
+    unapproved": the write answers 204 and nothing is stored, where the default refuses it
+    like any caller the permission table says no to.
+    """
+
+    refusal: RefusalShape = RefusalShape.DOCUMENTED
+    app_write_ignored: bool = False
+
+
+_SCENARIO_KEY: Final = "approval.scenario"
+
+
+def scenario(extras: dict[str, Any], state: SimState) -> ApprovalScenario:
+    """The scenario of the sim's current state (a reset state starts from the default)."""
+    held = extras.get(_SCENARIO_KEY)
+    if held is None or held[0] is not state:
+        held = (state, ApprovalScenario())
+        extras[_SCENARIO_KEY] = held
+    found: ApprovalScenario = held[1]
+    return found
+
+
+def set_scenario(extras: dict[str, Any], state: SimState, chosen: ApprovalScenario) -> None:
+    """Show `chosen` until the sim is reset."""
+    extras[_SCENARIO_KEY] = (state, chosen)

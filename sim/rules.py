@@ -10,16 +10,18 @@ Contract with the Web API face:
   result. Faults are `sim.errors.DataverseFault`; answer them as they are.
 - `before_create` / `before_update` return the values to store. They may drop columns (the
   approval rule below) and may add system-maintained ones (`_emailaddressapprovedby_value`,
-  `emailaddressapprovedon`, `isemailaddressapprovedbyo365admin`); store what they return,
-  as given. An empty dict means "nothing to change": answer 204 and store nothing.
+  `emailaddressapprovedon`, `isemailaddressapprovedbyo365admin`, a profile's
+  `emailservertypename`); store what they return, as given. An empty dict means "nothing
+  to change": answer 204 and store nothing.
 - `after_update` gets what was stored (the dict `before_update` returned) once the row is
   saved: it keeps sibling rows in step and queues Test & Enable.
 
 What is enforced, and where:
 
 - The caller (§6.7, S18): the token's identity must be an enabled system user;
-  `CallerObjectId` needs `prvActOnBehalfOfAnotherUser` from a directly assigned role, and
-  privileges are then the intersection of both identities. Here, with `sim.privileges`.
+  `CallerObjectId` or `MSCRMCallerID` needs `prvActOnBehalfOfAnotherUser` from a directly
+  assigned role, and privileges are then the intersection of both identities. Here, with
+  `sim.privileges`.
 - Privileges with depth (§8, §6.2): read/write/create/delete per table; user depth reaches
   only the caller's own rows. `sim.privileges`.
 - Approving (1) or rejecting (3) an address (seed "Model izin", §4.1): the permission table,
@@ -38,22 +40,27 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sim.approval import (
     APPROVAL_VALUES,
     APPROVED,
+    CRM_SECURITY_INNER,
+    CRM_SECURITY_OUTER,
     PENDING,
     REJECTED,
     ExchangeKind,
     Facts,
+    RefusalShape,
     Verdict,
     exchange_kind,
     facts_of,
     table_allows,
     version_at_least,
 )
+from sim.approval import scenario as approval_scenario
 from sim.context import Sim
 from sim.errors import (
     ACCESS_CHECK_FAILED,
@@ -80,7 +87,7 @@ from sim.privileges import (
     privileges_of,
     reaches,
 )
-from sim.state import Row, SimState, iso, now_utc
+from sim.state import Row, SimState, iso, now_utc, server_type_name
 
 APPROVAL: Final = "emailrouteraccessapproval"
 APPROVAL_SETS: Final = frozenset({"mailboxes", "systemusers", "queues"})
@@ -90,6 +97,12 @@ _SELF_APPROVE_SETTING: Final = re.compile(
     re.IGNORECASE,
 )
 _INDEX_KEY: Final = "rules.object_id_index"
+# The codes a permission-table refusal answers with, in every `RefusalShape`.
+_TABLE_REFUSAL_CODES: Final = frozenset(
+    {O365_ROLE_UNSUPPORTED_FOR_EMAIL_APPROVAL, CRM_SECURITY_INNER, CRM_SECURITY_OUTER}
+)
+# emailserverprofile's read-only "Email Server Type Name", kept in step with `servertype`.
+SERVER_TYPE_NAME: Final = "emailservertypename"
 
 
 # ---- who is calling -----------------------------------------------------------------------
@@ -100,7 +113,8 @@ class EffectiveCaller:
     """Who a Web API call acts as.
 
     `user` is the system user whose privileges apply (the impersonated person when the
-    `CallerObjectId` header is used); `real` is the identity that holds the token.
+    `CallerObjectId` or `MSCRMCallerID` header is used); `real` is the identity that holds
+    the token.
     """
 
     user: Row
@@ -170,46 +184,117 @@ def _refuse_disabled(sim: Sim, user: Row) -> None:
         )
 
 
-def resolve_caller(
-    sim: Sim, token_object_id: str, caller_object_id: str | None
-) -> EffectiveCaller:
-    """Map a validated token (and an optional CallerObjectId header) to the effective caller.
+CALLER_OBJECT_ID: Final = "CallerObjectId"
+MSCRM_CALLER_ID: Final = "MSCRMCallerID"
 
-    - The token's `oid` must be some system user's `azureactivedirectoryobjectid`
-      (application users included); otherwise 403 0x80072560 "The user is not a member of
-      the organization." (what Dataverse answers a token whose identity has no system user).
-    - A disabled system user is refused: 403 0x80040225.
-    - `CallerObjectId` (reference §6.7): the real caller needs `prvActOnBehalfOfAnotherUser`
-      from a directly assigned role, else 403 0x8004A110 CannotActOnBehalfOfAnotherUser
-      "User does not have the privilege to act on behalf another user."; an id that is no
-      system user is answered like an unknown token identity (403 0x80072560), a disabled
-      one 403 0x80040225. A header naming the caller itself is no impersonation.
+
+@dataclass(frozen=True)
+class Impersonation:
+    """The impersonation headers of a request (reference §6.7; S18
+    impersonate-another-user-web-api.md, "How to impersonate a user").
+
+    `CallerObjectId` (preferred) carries the user's Entra object id; `MSCRMCallerID`
+    (legacy) the user's `systemuserid`. Both are honoured alike: the same privilege rule,
+    the same intersection of privileges, in single requests and in `$batch` parts.
+
+    Unconfirmed (the page says nothing about it): when a request carries both, the sim
+    follows `CallerObjectId`, the one the page calls preferred, and ignores `MSCRMCallerID`.
+    A `$batch` part that carries either header uses its own; otherwise the batch's apply.
     """
-    real = _systemuser_by_object_id(sim, token_object_id)
-    if real is None:
-        raise _not_a_member()
-    _refuse_disabled(sim, real)
-    caller = EffectiveCaller(user=real, real=real)
-    if caller_object_id is None or not caller_object_id.strip():
-        return caller
-    wanted = caller_object_id.strip().strip("{}").lower()
+
+    caller_object_id: str | None = None
+    mscrm_caller_id: str | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Impersonation:
+        return cls(headers.get(CALLER_OBJECT_ID), headers.get(MSCRM_CALLER_ID))
+
+    @classmethod
+    def of(cls, value: Impersonation | str | None) -> Impersonation:
+        """A plain string is a `CallerObjectId` value (what hook-level callers pass)."""
+        return value if isinstance(value, Impersonation) else cls(caller_object_id=value)
+
+    def __bool__(self) -> bool:
+        return self.header() is not None
+
+    def or_else(self, outer: Impersonation) -> Impersonation:
+        """A `$batch` part's own headers when it has any, else the batch's."""
+        return self if self else outer
+
+    def header(self) -> tuple[str, str] | None:
+        """(header name, value) that decides who is impersonated, or None."""
+        for name, value in (
+            (CALLER_OBJECT_ID, self.caller_object_id),
+            (MSCRM_CALLER_ID, self.mscrm_caller_id),
+        ):
+            if value is not None and value.strip():
+                return name, value
+        return None
+
+
+def _impersonated(sim: Sim, real: Row, impersonation: Impersonation) -> Row | None:
+    """The system user a request impersonates; None when it impersonates nobody.
+
+    A malformed id is 400 0x80040203, as for `CallerObjectId` before. A header naming the
+    caller itself is no impersonation (powerapps-docs issue 2088). The real caller needs
+    `prvActOnBehalfOfAnotherUser` before anyone is looked up. An unknown Entra object id is
+    answered like an unknown token identity (403 0x80072560); an unknown `systemuserid` as
+    the missing row it is (404 0x80040217 "systemuser With Id = … Does Not Exist"; the page
+    gives no code for either, unconfirmed).
+    """
+    found = impersonation.header()
+    if found is None:
+        return None
+    name, value = found
+    wanted = value.strip().strip("{}").lower()
     try:
         uuid.UUID(wanted)
     except ValueError:
         raise DataverseFault(
-            400, INVALID_ARGUMENT, f"Invalid CallerObjectId header value '{caller_object_id}'."
+            400, INVALID_ARGUMENT, f"Invalid {name} header value '{value}'."
         ) from None
-    if wanted == str(real.get("azureactivedirectoryobjectid") or "").lower():
-        return caller
+    by_object_id = name == CALLER_OBJECT_ID
+    own = real.get("azureactivedirectoryobjectid") if by_object_id else real.get("systemuserid")
+    if wanted == str(own or "").lower():
+        return None
     if privileges_of(sim.state, str(real["systemuserid"])).depth(ACT_ON_BEHALF) is None:
         raise DataverseFault(
             403,
             CANNOT_ACT_ON_BEHALF_OF_ANOTHER_USER,
             "User does not have the privilege to act on behalf another user.",
         )
-    target = _systemuser_by_object_id(sim, wanted)
+    if by_object_id:
+        target = _systemuser_by_object_id(sim, wanted)
+        if target is None:
+            raise _not_a_member()
+        return target
+    target = sim.state.row("systemusers", wanted)
     if target is None:
+        raise _does_not_exist("systemuser", wanted)
+    return target
+
+
+def resolve_caller(
+    sim: Sim, token_object_id: str, impersonation: Impersonation | str | None = None
+) -> EffectiveCaller:
+    """Map a validated token (and its impersonation headers) to the effective caller.
+
+    - The token's `oid` must be some system user's `azureactivedirectoryobjectid`
+      (application users included); otherwise 403 0x80072560 "The user is not a member of
+      the organization." (what Dataverse answers a token whose identity has no system user).
+    - A disabled system user is refused: 403 0x80040225.
+    - `CallerObjectId` or `MSCRMCallerID` (reference §6.7, `Impersonation`): the real caller
+      needs `prvActOnBehalfOfAnotherUser` from a directly assigned role, else 403 0x8004A110
+      CannotActOnBehalfOfAnotherUser "User does not have the privilege to act on behalf
+      another user."; a disabled impersonated user 403 0x80040225.
+    """
+    real = _systemuser_by_object_id(sim, token_object_id)
+    if real is None:
         raise _not_a_member()
+    _refuse_disabled(sim, real)
+    target = _impersonated(sim, real, Impersonation.of(impersonation))
+    if target is None:
+        return EffectiveCaller(user=real, real=real)
     _refuse_disabled(sim, target)
     return EffectiveCaller(user=target, real=real)
 
@@ -467,7 +552,7 @@ def approval_verdict(
     exchange = exchange_of(state, mailbox)
     verdict = table_allows(state.deployment, exchange, state.version, approver_facts(sim, caller))
     if not verdict.allowed:
-        return verdict, _role_refusal(sim, caller, exchange, verdict)
+        return verdict, _role_refusal(sim, caller, exchange, verdict, mailbox or row)
     try:
         require(sim, caller, APPROVE_EMAIL, entity_set)
     except DataverseFault as fault:
@@ -476,11 +561,24 @@ def approval_verdict(
 
 
 def _role_refusal(
-    sim: Sim, caller: EffectiveCaller, exchange: ExchangeKind, verdict: Verdict
+    sim: Sim, caller: EffectiveCaller, exchange: ExchangeKind, verdict: Verdict, row: Row
 ) -> DataverseFault:
     state = sim.state
     org = _organization(state)
     org_id = org.get("organizationid") if org else ""
+    shape = approval_scenario(sim.extras, state).refusal
+    if shape is not RefusalShape.DOCUMENTED:
+        # S40: the text names the row's kind, its address and the caller (reference §4.3).
+        kind = "Queue" if row.get("regardingobjecttypecode") == "queue" else "User"
+        owner = row.get("_regardingobjectid_value") or row.get("mailboxid") or ""
+        message = (
+            f"The {kind}: {owner} email `{row.get('emailaddress') or ''}` doesn't match with "
+            f"UPN. User {caller.user_id} should be a global administrator to approve mailbox "
+            f"in organization {org_id}."
+        )
+        if shape is RefusalShape.CRM_SECURITY:
+            return DataverseFault(403, CRM_SECURITY_INNER, message)
+        return DataverseFault(500, CRM_SECURITY_OUTER, message)
     if state.deployment == "online" and exchange == "online":
         message = (
             f"User {caller.user_id} should be a global administrator or exchange administrator "
@@ -526,6 +624,8 @@ def _update_approval(
     """A PATCH whose only attribute is `emailrouteraccessapproval`."""
     if value in (APPROVED, REJECTED):
         _, fault = approval_verdict(sim, caller, entity_set, row, approving=value == APPROVED)
+        if fault is not None and _ignored_for_the_app(sim, caller, fault):
+            return {}  # S43: 204, and the row stays as it was
         if fault is not None:
             raise fault
     else:
@@ -539,6 +639,16 @@ def _update_approval(
     if entity_set == "mailboxes":
         changes.update(_approval_columns(sim, caller, value))
     return changes
+
+
+def _ignored_for_the_app(sim: Sim, caller: EffectiveCaller, fault: DataverseFault) -> bool:
+    """The `app_write_ignored` scenario (reference §4.3, S43): an application user approving
+    as itself, refused by the permission table (not by a missing privilege), sees 204."""
+    return (
+        caller.application_itself
+        and approval_scenario(sim.extras, sim.state).app_write_ignored
+        and fault.code in _TABLE_REFUSAL_CODES
+    )
 
 
 def _stamp_row(state: SimState, row: Row, caller: EffectiveCaller) -> None:
@@ -663,6 +773,8 @@ def before_create(
     values = dict(values)
     if entity_set in APPROVAL_SETS and values.get(APPROVAL) in (APPROVED, REJECTED):
         values[APPROVAL] = PENDING
+    if entity_set == "emailserverprofiles":
+        values[SERVER_TYPE_NAME] = server_type_name(sim.state.deployment, values.get("servertype"))
     return values
 
 
@@ -683,6 +795,8 @@ def before_update(
         # be approved": the other attributes are applied, the approval stays as it was.
         del changes[APPROVAL]
     _require_verb(sim, caller, "Write", entity_set, row)
+    if entity_set == "emailserverprofiles" and "servertype" in changes:
+        changes[SERVER_TYPE_NAME] = server_type_name(sim.state.deployment, changes["servertype"])
     return changes
 
 

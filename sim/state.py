@@ -46,6 +46,29 @@ SERVERTYPE_EXCHANGE = 0
 SERVERTYPE_EXCHANGE_HYBRID = 2
 SERVERTYPE_EXCHANGE_ONLINE_HYBRID = 3
 
+# `emailservertypename` ("Email Server Type Name", String(250), read-only; reference §2) is
+# filled by the platform; what text it holds is not documented. The reading taken here is
+# the server type as the admin UI names it when the profile is made: the seed's "Membuat
+# profil server email untuk Exchange Online" step 4 picks Email Server Type "Exchange
+# Online", which (per the note above) is stored as 0 in an online environment; every other
+# value reads as its documented option label. Unconfirmed: this is the one place it is kept.
+_SERVER_TYPE_NAMES: dict[int, str] = {
+    0: "Exchange Server",
+    1: "Other (POP3/SMTP)",
+    2: "Exchange Server (Hybrid)",
+    3: "Exchange Online (Hybrid)",
+    4: "IMAP/SMTP",
+}
+
+
+def server_type_name(deployment: str, servertype: object) -> str | None:
+    """What `emailservertypename` reads for a profile of `servertype` in `deployment`."""
+    if isinstance(servertype, bool) or not isinstance(servertype, int):
+        return None
+    if servertype == SERVERTYPE_EXCHANGE and deployment == "online":
+        return "Exchange Online"
+    return _SERVER_TYPE_NAMES.get(servertype)
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
@@ -258,6 +281,8 @@ def _profile_row(state: SimState, spec: ProfileSpec) -> Row:
         "emailserverprofileid": spec.id.lower(),
         "name": spec.name,
         "servertype": servertype,
+        "emailservertypename": server_type_name(state.deployment, servertype),
+        "serverauthority": 0,  # SystemRequired, default 0 (reference §2)
         "incomingcredentialretrieval": spec.credential_retrieval,
         "outgoingcredentialretrieval": spec.credential_retrieval,
         "useautodiscover": spec.server_location is None,

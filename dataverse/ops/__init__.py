@@ -28,6 +28,8 @@ from dataverse.ops.approval import (
     set_approval_many,
 )
 from dataverse.ops.errors import (
+    APPROVAL_REFUSALS,
+    ApprovalNotApplied,
     DelegatedApproverAssignDenied,
     DelegatedApproverNotForTeams,
     EmailApprovalDenied,
@@ -38,6 +40,7 @@ from dataverse.ops.errors import (
     TestFailed,
     TestNotFinished,
     UnknownName,
+    is_approval_refusal,
 )
 from dataverse.ops.org import (
     OrgChange,
@@ -92,10 +95,12 @@ from dataverse.ops.testing import (
 )
 
 __all__ = [
+    "APPROVAL_REFUSALS",
     "CHINA_EWS_URL",
     "DEFAULT_OPTIONS",
     "DELEGATED_MAILBOX_APPROVER",
     "EXCHANGE_ONLINE_PROFILE",
+    "ApprovalNotApplied",
     "BulkOptions",
     "BulkResult",
     "Candidate",
@@ -132,6 +137,7 @@ __all__ = [
     "create_exchange_online_profile",
     "find_mailboxes",
     "get_org_email_settings",
+    "is_approval_refusal",
     "list_alerts",
     "load_mailboxes",
     "point_profile_to_china",

@@ -14,14 +14,19 @@ Rules kept from the seed:
   additional attributes, the row's address may not be approved".
 - An address already approved (or rejected) is not written again: it is skipped.
 - Success is reported only after reading the row back shows the new value; otherwise the
-  item fails with `NotApplied` (a community report says an app identity's approval can
-  silently not apply, reference §4.3).
-- A refusal by the permission table arrives as `EmailApprovalDenied` (0x8009000B).
+  item fails with `ApprovalNotApplied` (a `NotApplied`): a community report says an app
+  identity's approval answers success and silently does not apply (reference §4.3, S43).
+- A refusal by the permission table arrives as `EmailApprovalDenied`: the documented
+  0x8009000B, or the field's 0x80040256 / "should be a global administrator to approve
+  mailbox" (reference §4.3, S40–S42; recognised in `dataverse.ops.errors`).
+Either way `is_approval_refusal(item.error)` is true: an approval refused, not a failure
+of some other kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 from dataverse.client import DataverseClient
@@ -36,6 +41,7 @@ from dataverse.ops._bulk import (
     as_caller,
     update_mailboxes,
 )
+from dataverse.ops.errors import ApprovalNotApplied, NotApplied
 from dataverse.ops.results import BulkResult, ItemResult
 
 APPROVAL_COLUMN: Final = "emailrouteraccessapproval"
@@ -76,9 +82,20 @@ async def set_approval_many(
             return Plan(skip=_ALREADY[value])
         return Plan(changes={APPROVAL_COLUMN: int(value)})
 
-    return await update_mailboxes(
+    results = await update_mailboxes(
         as_caller(client, acting_for), targets, plan, options, verify=True
     )
+    return BulkResult(tuple(_silent_refusal(item) for item in results))
+
+
+def _silent_refusal(item: ItemResult) -> ItemResult:
+    """The read-back found the approval not applied: that is a refusal (S43), say so."""
+    error = item.error
+    if type(error) is not NotApplied or error.column != APPROVAL_COLUMN:
+        return item
+    refused = ApprovalNotApplied(error.mailbox_id, error.column, error.wanted, error.found)
+    refused.__cause__ = error
+    return replace(item, error=refused)
 
 
 async def approve_many(

@@ -30,6 +30,11 @@ MAX_NAME: Final = 100  # emailserverprofile.name is String(100)
 # reading taken here is the "safest" one of the reference: 0 "Exchange Server", with
 # server-to-server credential retrieval (2) for the same tenant, or OAuth with Microsoft
 # Entra ID (7) across tenants. This is the only place that decides it.
+# What is sent is that value; what reads back is that value and the read-only
+# `emailservertypename`, which the platform fills ("Exchange Online" is the type the admin
+# UI offers, seed "Membuat profil server email untuk Exchange Online" step 4). Cards label a
+# profile by that name (`cards.labels.server_type_label`), never by the option label of 0
+# alone, so a profile made here is never shown as "Exchange Server".
 EXCHANGE_ONLINE_SERVER_TYPE: Final = ServerType.EXCHANGE_SERVER
 
 

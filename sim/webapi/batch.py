@@ -15,7 +15,7 @@ request (request line with an absolute or relative URL, headers, JSON body); a p
   with that failure's status, the failure being its last part; with it, the batch answers
   200 and every operation has its own response;
 - every operation is authorized as a request of its own: the batch's token, and the part's
-  own `CallerObjectId` header (else the batch's);
+  own `CallerObjectId` or `MSCRMCallerID` header (else the batch's);
 - the response is `multipart/mixed; boundary=batchresponse_<uuid>` with `application/http`
   parts `HTTP/1.1 <status> <reason>`, change sets as `changesetresponse_<uuid>`.
 """
@@ -211,7 +211,7 @@ class BatchContext:
     sim: Sim
     api: WebApi
     token_object_id: str
-    caller_object_id: str | None  # the batch's own CallerObjectId header
+    caller_object_id: rules.Impersonation  # the batch's own impersonation headers
     dispatch: Dispatcher
 
 
@@ -241,7 +241,7 @@ def _run(
 ) -> DvResponse:
     try:
         path, params = _target(op.url, content_ids)
-        header = op.headers.get("CallerObjectId") or ctx.caller_object_id
+        header = rules.Impersonation.from_headers(op.headers).or_else(ctx.caller_object_id)
         caller = rules.resolve_caller(ctx.sim, ctx.token_object_id, header)
         req = DvRequest(
             sim=ctx.sim,

@@ -6,8 +6,9 @@ Order of checks for every call under /api/data/v9.2/:
 2. the bearer token, validated by the Entra face for the audience `sim.origin` → 401 with
    `WWW-Authenticate` and a Dataverse error body when missing, expired or forged (§6.1);
 3. a `$batch` body is parsed (400 when malformed or over `max_batch_parts`);
-4. `sim.rules.resolve_caller` maps the token (and `CallerObjectId`) to the effective caller;
-   its object id goes to `request[CALLER_OBJECT_ID_KEY]` for the admin recorder;
+4. `sim.rules.resolve_caller` maps the token (and `CallerObjectId` or `MSCRMCallerID`) to the
+   effective caller; its object id goes to `request[CALLER_OBJECT_ID_KEY]` for the admin
+   recorder;
 5. service protection admits the call for the token's user, a batch counting one request
    per operation (§6.3) → 429 with `Retry-After`;
 6. the request is dispatched; any failure becomes `{"error": {"code", "message"}}`.
@@ -112,7 +113,7 @@ async def _handle(request: web.Request, sim: Sim, api: WebApi) -> DvResponse:
         if request.method != "POST":
             raise errors.method_not_allowed(request.method)
         parsed = batch.parse(headers.get("Content-Type"), body, sim.limits.max_batch_parts)
-    caller_header = headers.get("CallerObjectId")
+    caller_header = rules.Impersonation.from_headers(headers)  # CallerObjectId, MSCRMCallerID
     caller = rules.resolve_caller(sim, token.object_id, caller_header)
     request[CALLER_OBJECT_ID_KEY] = caller.object_id or token.object_id
     ticket = api.protection.admit(token.object_id, parsed.count if parsed else 1)

@@ -218,20 +218,25 @@ def _table(
 # ---- option sets (reference §1.2, §2, §3, §5.3, §8) ---------------------------------------
 
 APPROVAL: Final = {0: "Empty", 1: "Approved", 2: "Pending Approval", 3: "Rejected"}
+# Value 2 of the two email delivery columns: the current generated mailbox.md labels it
+# "Server-Side Synchronization" (as issue 13 point 8 quotes it; the copies of the page that
+# could be read here, 2021 and 2023, still say "Server-Side Synchronization or Email
+# Router", from before the Email Router was retired).
+SERVER_SIDE_SYNC: Final = "Server-Side Synchronization"
 INCOMING_DELIVERY: Final = {
     0: "None",
     1: "Microsoft Dynamics 365 for Outlook",
-    2: "Server-Side Synchronization or Email Router",
+    2: SERVER_SIDE_SYNC,
     3: "Forward Mailbox",
 }
 OUTGOING_DELIVERY: Final = {
     0: "None",
     1: "Microsoft Dynamics 365 for Outlook",
-    2: "Server-Side Synchronization or Email Router",
+    2: SERVER_SIDE_SYNC,
 }
 ACT_DELIVERY: Final = {
     0: "Microsoft Dynamics 365 for Outlook",
-    1: "Server-Side Synchronization",
+    1: SERVER_SIDE_SYNC,
     2: "None",
 }
 TEST_STATUS: Final = {0: "Not Run", 1: "Success", 2: "Failure"}
@@ -379,6 +384,7 @@ EMAIL_SERVER_PROFILE = _table(
     [
         _str("name", 100),
         _pick("servertype", SERVER_TYPE),
+        # Read-only and filled by the platform from `servertype`: `sim.rules` keeps it.
         _str("emailservertypename", 250, create=False, update=False),
         _pick("incomingcredentialretrieval", CREDENTIAL_RETRIEVAL),
         _pick("outgoingcredentialretrieval", CREDENTIAL_RETRIEVAL),
@@ -394,7 +400,9 @@ EMAIL_SERVER_PROFILE = _table(
         _str("oauthclientid", 2084),
         _str("oauthclientsecret", 2084, read=False),
         _bool("isoauthclientsecretset", create=False, update=False, default=False),
-        _pick("serverauthority", SERVER_AUTHORITY),
+        # SystemRequired with default 0 Public (emailserverprofile.md, newest version; §2):
+        # a profile created without it reads back 0, never null.
+        _pick("serverauthority", SERVER_AUTHORITY, default=0),
         _pick("exchangeversion", EXCHANGE_VERSION),
         _int("maxconcurrentconnections", 1, 300),
         _int("minpollingintervalinminutes", 0, 1440),
@@ -449,7 +457,11 @@ SYSTEM_USER = _table(
         "teammembership_association": ManyToMany(
             "teammembership_association", "teams", forward=True
         ),
-        "user_mailbox": OneToMany("mailboxes", "_regardingobjectid_value"),
+        # mailbox.md's one-to-many relationships from systemuser: `mailbox_regarding_systemuser`
+        # is the mailbox's `regardingobjectid` (the user the mailbox belongs to);
+        # `user_mailbox` is the owner (`owninguser`, here `ownerid`), not the regarding user.
+        "mailbox_regarding_systemuser": OneToMany("mailboxes", "_regardingobjectid_value"),
+        "user_mailbox": OneToMany("mailboxes", "_ownerid_value"),
     },
 )
 
@@ -473,7 +485,9 @@ QUEUE = _table(
         _pick("statuscode", STATUS, default=1),
     ],
     collections={
-        "queue_mailbox": OneToMany("mailboxes", "_regardingobjectid_value"),
+        # mailbox.md / queue.md: relationship `mailbox_regarding_queue`, whose partner on the
+        # mailbox is the navigation property `regardingobjectid_queue` (reference §1.1).
+        "mailbox_regarding_queue": OneToMany("mailboxes", "_regardingobjectid_value"),
     },
 )
 

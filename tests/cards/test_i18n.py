@@ -175,10 +175,8 @@ def test_indonesian_cards_differ_from_english(name: str, en: Strings, id_: Strin
 def test_microsoft_indonesian_vocabulary(id_: Strings) -> None:
     assert option_label(id_, OptionSet.APPROVAL, 2) == "Menunggu persetujuan"
     assert option_label(id_, OptionSet.ACT_DELIVERY, 1) == "Sinkronisasi sisi server"
-    assert (
-        option_label(id_, OptionSet.INCOMING_DELIVERY, 2)
-        == "Sinkronisasi sisi server atau Router Email"
-    )
+    assert option_label(id_, OptionSet.INCOMING_DELIVERY, 2) == "Sinkronisasi sisi server"
+    assert option_label(id_, OptionSet.OUTGOING_DELIVERY, 2) == "Sinkronisasi sisi server"
     assert id_.gettext("Incoming email") == "Email masuk"
     assert id_.gettext("Outgoing email") == "Email keluar"
     assert id_.gettext("Appointments, contacts, and tasks") == "Janji temu, kontak, dan tugas"

@@ -19,16 +19,19 @@ from dataverse.errors import (
 )
 from dataverse.models import EmailApproval, Mailbox
 from dataverse.ops import (
+    ApprovalNotApplied,
     BulkOptions,
     EmailApprovalDenied,
     NotApplied,
     Outcome,
     approve,
     approve_many,
+    is_approval_refusal,
     reject,
     reject_many,
     set_approval_many,
 )
+from sim import approval as sim_approval
 from tests.dataverse.conftest import dataverse_requests, mailbox_id, oid, systemuser_id
 from tests.dataverse.opskit import (
     admin_post,
@@ -301,3 +304,86 @@ async def test_rejecting_many_mixes_done_and_denied(sim: RunningSim, dv: Dataver
     assert isinstance(results[0].error, EmailApprovalDenied)
     assert results[1].ok
     assert row(sim, "mailboxes", olga)["emailrouteraccessapproval"] == 3
+
+
+# ---- the refusals seen in the field (reference §4.3; issue 13 point 6) --------------------
+
+
+def _scenario(sim: RunningSim, chosen: sim_approval.ApprovalScenario) -> None:
+    sim.thread.call(lambda: sim_approval.set_scenario(sim.sim.extras, sim.sim.state, chosen))
+
+
+@pytest.mark.parametrize(
+    ("shape", "status", "code"),
+    [
+        (sim_approval.RefusalShape.DOCUMENTED, 403, "0x8009000B"),
+        (sim_approval.RefusalShape.CRM_SECURITY, 403, "0x80040256"),
+        (sim_approval.RefusalShape.CRM_SECURITY_WRAPPED, 500, "0x80040216"),
+    ],
+)
+async def test_every_refusal_shape_is_an_approval_refusal(
+    sim: RunningSim,
+    dv: DataverseClient,
+    shape: sim_approval.RefusalShape,
+    status: int,
+    code: str,
+) -> None:
+    """S12 documents 0x8009000B; S40 shows 0x80040256 ("… should be a global administrator
+    to approve mailbox …") under the outer 0x80040216. Each is an approval refused, with the
+    service's own status and code kept, never a generic failure; the row is read back."""
+    _scenario(sim, sim_approval.ApprovalScenario(refusal=shape))
+    alice = mailbox_id(sim, "alice")
+
+    result = await approve(dv, alice, acting_for=oid(sim, "sam"))
+
+    assert result.failed and isinstance(result.error, EmailApprovalDenied)
+    assert is_approval_refusal(result.error)
+    assert (result.error.status, result.error.code) == (status, code)
+    assert result.mailbox is not None and result.mailbox.approval is EmailApproval.PENDING_APPROVAL
+    assert row(sim, "mailboxes", alice)["emailrouteraccessapproval"] == 2
+
+
+async def test_a_silently_ignored_app_approval_is_a_refusal(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    """S43: the application user's approval answers 204 and the mailbox stays pending; the
+    read-back (always done) finds it, and the item says the approval was refused."""
+    _scenario(sim, sim_approval.ApprovalScenario(app_write_ignored=True))
+    alice = mailbox_id(sim, "alice")
+
+    result = await approve(dv, alice)
+
+    assert batch_parts(sim, "PATCH") == [f"PATCH {dv.api_root}mailboxes({alice})"]
+    assert result.failed and isinstance(result.error, ApprovalNotApplied)
+    assert isinstance(result.error, NotApplied) and is_approval_refusal(result.error)
+    assert result.error.found == EmailApproval.PENDING_APPROVAL
+    assert row(sim, "mailboxes", alice)["emailrouteraccessapproval"] == 2
+
+
+async def test_a_refusal_text_without_the_known_codes_is_recognised(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    """S41/S42: the refusal quoted without a code; its text is enough."""
+    message = (
+        "This email address can only be approved by a user with the Global Administrator "
+        "or Exchange Administrator role in Office 365 or the Delegated Mailbox Approver role."
+    )
+    body = {"error": {"code": "0x80040265", "message": message}}
+    sim.fault(r"\$batch", 400, body=body, times=1)
+    alice = mailbox_id(sim, "alice")
+
+    result = await approve(dv, alice, acting_for=oid(sim, "eddie"))
+
+    assert result.failed and isinstance(result.error, EmailApprovalDenied)
+    assert result.error.status == 400
+
+
+async def test_other_failures_are_no_approval_refusal(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    body = {"error": {"code": "0x80040216", "message": "An unexpected error occurred."}}
+    sim.fault(r"\$batch", 500, body=body, times=1)
+
+    result = await approve(dv, mailbox_id(sim, "alice"), acting_for=oid(sim, "eddie"))
+
+    assert result.failed and not is_approval_refusal(result.error)

@@ -78,6 +78,9 @@ async def test_create_a_same_tenant_profile_as_the_default(
 
     assert profile.name == "Contoso EXO"
     assert profile.server_type is ServerType.EXCHANGE_SERVER
+    # What reads back names the type the way the admin UI does (reference §2, §12.1).
+    assert profile.server_type_name == "Exchange Online"
+    assert row(sim, "emailserverprofiles", str(profile.id))["serverauthority"] == 0
     assert profile.incoming_credential_retrieval is CredentialRetrieval.SERVER_TO_SERVER
     assert profile.outgoing_credential_retrieval is CredentialRetrieval.SERVER_TO_SERVER
     assert row(sim, "organizations", ORG)["_defaultemailserverprofileid_value"] == str(profile.id)
@@ -181,7 +184,7 @@ async def test_china_without_the_server_authority_column(
     assert result.changed and not result.authority_set
     stored = row(sim, "emailserverprofiles", ONLINE_PROFILE)
     assert stored["defaultserverlocation"] == CHINA_EWS_URL
-    assert stored.get("serverauthority") is None
+    assert stored["serverauthority"] == 0  # the column's default: the client did not write it
 
 
 async def test_china_unknown_profile_and_stale_write(sim: RunningSim, dv: DataverseClient) -> None:

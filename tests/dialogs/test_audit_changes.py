@@ -167,7 +167,7 @@ async def test_a_created_profile_is_recorded(
     assert entry.before is None  # it did not exist
     assert entry.after == {
         "name": "Contoso EXO",
-        "servertype": created["servertype"],
+        "servertype": "Exchange Online",  # emailservertypename, not servertype 0's label
         "incomingcredentialretrieval": 2,
         "outgoingcredentialretrieval": 2,
     }

@@ -65,7 +65,7 @@ async def test_show_email_settings(router: Router, sim: RunningSim) -> None:
     """Seed "Pengaturan email": the defaults new users get, the approval switches (§3)."""
     shown = await _ask(router, sim, "sam", "show email settings")
     assert _fact("Server profile", "Microsoft Exchange Online") in shown
-    assert _fact("Incoming email", "Server-side synchronization or Email Router") in shown
+    assert _fact("Incoming email", "Server-side synchronization") in shown
     assert _fact("Appointments, contacts, and tasks", "Server-side synchronization") in shown
     assert _fact("Process emails only for approved users", "Yes") in shown
     assert _fact("Process emails only for approved queues", "Yes") in shown
@@ -116,7 +116,7 @@ async def test_set_default_email_settings(router: Router, sim: RunningSim) -> No
     assert "Done" in shown and '"Succeeded", "value": "4"' in shown
     assert "Outgoing email: Microsoft Dynamics 365 for Outlook" in shown
     assert "Default server profile: Contoso Exchange (on-premises)" in shown
-    assert "Incoming email: Server-side synchronization or Email Router" in shown
+    assert "Incoming email: Server-side synchronization" in shown
     org = _org(sim)
     assert org["_defaultemailserverprofileid_value"] == ONPREM
     assert _xml(org) == {

@@ -280,6 +280,10 @@ async def test_create_same_tenant_profile(router: Router, sim: RunningSim) -> No
     for the same tenant (reference §2: servertype 0 with credential retrieval 2)."""
     shown = await _ask(router, sim, "eddie", "create exchange online profile Contoso EXO")
     assert "Contoso EXO" in shown
+    # Created as Exchange Online, labelled Exchange Online: the service's read-only
+    # emailservertypename, never the option label "Exchange Server" of servertype 0.
+    assert '"Email server type", "value": "Exchange Online"' in shown
+    assert "Exchange Server" not in shown
     assert "Server-to-server authentication" in shown
     assert "The same tenant as this environment" in shown
     assert "Make it the default" in shown
@@ -346,6 +350,8 @@ async def test_create_profile_that_exists_shows_it(router: Router, sim: RunningS
         router, sim, "eddie", "create exchange online profile Microsoft Exchange Online"
     )
     assert "Microsoft Exchange Online" in shown
+    assert '"Email server type", "value": "Exchange Online"' in shown
+    assert '"Server location", "value": "Found automatically (Autodiscover)"' in shown
     assert '"Default profile for new mailboxes", "value": "Yes"' in shown
     assert "Make it the default" not in shown
     assert "Test & Enable all its mailboxes" in shown
@@ -497,6 +503,22 @@ async def test_point_profile_to_china(router: Router, sim: RunningSim) -> None:
     again = await _ask(router, sim, "eddie", text)
     assert "Skipped" in again
     assert len(_applied(sim)) == 1
+
+
+async def test_profile_pointed_to_china_shows_its_endpoint(
+    router: Router, sim: RunningSim
+) -> None:
+    """Issue 15: once the seed's China script has set `defaultserverlocation`, the profile
+    connects to that EWS endpoint; its card says so instead of "Found automatically
+    (Autodiscover)", although `useautodiscover` is still true."""
+    await _ask(router, sim, "eddie", "point profile Microsoft Exchange Online to china")
+    assert _row(sim, "emailserverprofiles", EXO, "emailserverprofileid")["useautodiscover"]
+    shown = await _ask(
+        router, sim, "eddie", "create exchange online profile Microsoft Exchange Online"
+    )
+    assert f'"Server location", "value": "{CHINA_EWS}"' in shown
+    assert "Autodiscover" not in shown
+    assert '"Email server type", "value": "Exchange Online"' in shown
 
 
 async def test_point_to_china_denied_without_profile_write(

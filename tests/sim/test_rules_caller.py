@@ -190,7 +190,8 @@ def test_create_and_delete_privileges() -> None:
     """Reference §8: prvCreate<Table> and prvDelete<Table>."""
     sim = make_sim()
     values = {"name": "Another profile", "servertype": 0}
-    assert rules.before_create(sim, who(sim, "sam"), "emailserverprofiles", values) == values
+    stored = rules.before_create(sim, who(sim, "sam"), "emailserverprofiles", values)
+    assert stored == {**values, "emailservertypename": "Exchange Online"}
     with pytest.raises(DataverseFault) as refused:
         rules.before_create(sim, who(sim, "alice"), "emailserverprofiles", values)
     assert "prvCreateEmailServerProfile" in refused.value.message
