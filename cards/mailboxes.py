@@ -141,6 +141,25 @@ def _channel_table(strings: Strings, mailbox: Mailbox) -> Element:
     }
 
 
+def _processing(strings: Strings, mailbox: Mailbox) -> str | None:
+    """Whether server-side synchronization processes the mailbox, by the documented signal
+    (`Mailbox.stopped_directions`); a host processing it right now is named. ``None`` when
+    the row says nothing either way."""
+    if mailbox.stopped_directions:
+        return strings.gettext("Disabled")
+    host = mailbox.processing_host
+    if host is not None:
+        return strings.gettext("Being synchronized by {host}", host=safe_text(host, max_chars=100))
+    switches = (
+        mailbox.enabled_for_incoming,
+        mailbox.enabled_for_outgoing,
+        mailbox.enabled_for_act,
+    )
+    if all(on is None for on in switches):
+        return None
+    return strings.gettext("On")
+
+
 def _buttons(
     strings: Strings, mailbox: Mailbox, allowed: Set[MailboxAction], more_alerts: int
 ) -> list[Action]:
@@ -182,7 +201,6 @@ def mailbox_status(
     profile: ServerProfile | None = None,
     alerts: Sequence[Alert] = (),
     allowed: Set[MailboxAction] = frozenset(),
-    processing_disabled: bool | None = None,
     refresh_for: Sequence[str] | None = None,
 ) -> Card:
     """The state of one mailbox.
@@ -192,9 +210,6 @@ def mailbox_status(
         alerts: the mailbox's alerts (any order); the newest :data:`MAX_ALERTS` are shown.
         allowed: the buttons the caller may use; Approve and Reject also disappear when the
             address already has that state.
-        processing_disabled: whether Dataverse has disabled email processing for the mailbox
-            (its ``processingstatecode`` is undocumented, so the caller decides); ``None``
-            leaves the line out.
         refresh_for: Teams user ids (``29:…``) that get their own view through a refresh
             (e.g. the approvers, who see buttons others do not).
     """
@@ -248,13 +263,9 @@ def mailbox_status(
                 strings.yes_no(mailbox.org_marked_primary),
             )
         )
-    if processing_disabled is not None:
-        facts.append(
-            (
-                strings.gettext("Email processing"),
-                strings.gettext("Disabled") if processing_disabled else strings.gettext("On"),
-            )
-        )
+    processing = _processing(strings, mailbox)
+    if processing is not None:
+        facts.append((strings.gettext("Email processing"), processing))
     if mailbox.is_queue_mailbox:
         facts.append((strings.gettext("Belongs to"), strings.gettext("A queue")))
     body.append(fact_set(facts))

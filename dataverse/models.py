@@ -172,6 +172,72 @@ def _columns(model: type[DataverseRow]) -> tuple[str, ...]:
     return tuple(names)
 
 
+# ---- when server-side synchronization has stopped processing a mailbox --------------------
+#
+# The one place that says which columns mean "stopped". Microsoft documents the signal in
+# two halves that use the same words:
+# - "Troubleshooting and monitoring server-side synchronization" (MicrosoftDocs/power-platform
+#   admin/troubleshooting-monitoring-server-side-synchronization.md, 2023-02-27), "Common
+#   alerts": processing stops with an alert saying the mailbox "has been disabled for
+#   receiving email", "for sending/receiving email" or "for synchronizing appointments,
+#   contacts, and tasks"; "Mailbox deliveries regularly disabled": a permanent error, or a
+#   transient one still failing after 10 retries, disables the mailbox until it is enabled
+#   again. "Connect to Exchange Online" says the same of Test & Enable: depending on the
+#   error the platform retries later or disables the mailbox for email processing;
+# - the mailbox table reference (MicrosoftDocs/powerapps-docs reference/entities/mailbox.md)
+#   has the three switches those alerts turn off: `enabledforincomingemail` "whether the
+#   mailbox is enabled for receiving email", `enabledforoutgoingemail` "… for sending email",
+#   `enabledforact` "… for Appointments, Contacts, and Tasks" (SystemRequired, default Yes).
+# So a direction has stopped when its switch reads No. Only directions whose delivery method
+# is server-side synchronization count (incoming 2, outgoing 2, ACT 1; mailbox.md): what
+# the switch says about a direction that server-side sync does not process is not
+# documented, so it is not read as "stopped" (our reading, unconfirmed).
+#
+# `processingstatecode` is NOT this signal. mailbox.md gives no value by value; a Microsoft
+# field engineer's guide to the mailbox details file (CRM in the Field blog, 2019-02-14)
+# reads it as 0 normally and 1 while an asynchronous host is processing the mailbox, with
+# `hostid` ("Unique identifier of the async host that is processing this mailbox",
+# mailbox.md) set meanwhile. A mailbox in the middle of a sync is healthy.
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDirection:
+    """One direction server-side synchronization processes, with its on/off switch."""
+
+    name: str
+    delivery_column: str
+    server_side_sync: int
+    enabled_column: str
+
+
+SYNC_DIRECTIONS: Final = (
+    SyncDirection(
+        "incoming",
+        "incomingemaildeliverymethod",
+        IncomingDelivery.SERVER_SIDE_SYNC,
+        "enabledforincomingemail",
+    ),
+    SyncDirection(
+        "outgoing",
+        "outgoingemaildeliverymethod",
+        OutgoingDelivery.SERVER_SIDE_SYNC,
+        "enabledforoutgoingemail",
+    ),
+    SyncDirection(
+        "act",
+        "actdeliverymethod",
+        ActDelivery.SERVER_SIDE_SYNC,
+        "enabledforact",
+    ),
+)
+STOPPED_SIGNAL_COLUMNS: Final = tuple(
+    column for d in SYNC_DIRECTIONS for column in (d.delivery_column, d.enabled_column)
+)
+"""What a read must `$select` for :attr:`Mailbox.stopped_directions` to be right."""
+PROCESSING_BY_HOST: Final = 1
+"""`processingstatecode` while an asynchronous host processes the mailbox (see above)."""
+
+
 class Mailbox(DataverseRow):
     """A `mailbox` row with the columns the bot shows (reference/dataverse.md §1.1)."""
 
@@ -214,8 +280,9 @@ class Mailbox(DataverseRow):
     is_act_sync_org: bool | None = Field(default=None, alias="isactsyncorgflagset")
     is_forward_mailbox: bool | None = Field(default=None, alias="isforwardmailbox")
     is_service_account: bool | None = Field(default=None, alias="isserviceaccount")
-    # The meaning of each value is undocumented (reference §12.2): shown, never interpreted.
+    # 1 while an async host processes the mailbox, named by `hostid` (see SYNC_DIRECTIONS).
     processing_state: int | None = Field(default=None, alias="processingstatecode")
+    host_id: str | None = Field(default=None, alias="hostid")
     processing_last_attempted_on: datetime | None = Field(
         default=None, alias="processinglastattemptedon"
     )
@@ -252,6 +319,29 @@ class Mailbox(DataverseRow):
     @property
     def is_approved(self) -> bool:
         return self.approval == EmailApproval.APPROVED
+
+    @property
+    def stopped_directions(self) -> tuple[SyncDirection, ...]:
+        """The directions server-side synchronization has stopped processing: synced through
+        it, with their enabled-for switch at No (see SYNC_DIRECTIONS for the sources)."""
+        return tuple(
+            d
+            for d in SYNC_DIRECTIONS
+            if getattr(self, _mailbox_field(d.delivery_column)) == d.server_side_sync
+            and getattr(self, _mailbox_field(d.enabled_column)) is False
+        )
+
+    @property
+    def processing_host(self) -> str | None:
+        """The asynchronous host processing the mailbox right now, if one is."""
+        if self.processing_state == PROCESSING_BY_HOST:
+            return self.host_id or None
+        return None
+
+
+@cache
+def _mailbox_field(column: str) -> str:
+    return next(name for name, info in Mailbox.model_fields.items() if info.alias == column)
 
 
 class SystemUser(DataverseRow):

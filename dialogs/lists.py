@@ -18,7 +18,7 @@ from typing import Any, Final
 from cards import verbs
 from cards.common import Card
 from cards.lists import ListKind, mailbox_list
-from dataverse.models import EmailApproval, Mailbox, RowState, TestStatus
+from dataverse.models import SYNC_DIRECTIONS, EmailApproval, Mailbox, RowState, TestStatus
 from dataverse.odata import Predicate, Query, any_of, asc, col
 from dialogs import access, approvals
 from dialogs.commands import CommandKind, FailingMailboxes, PendingApprovals
@@ -44,10 +44,10 @@ _ACTIVE: Final = col("statecode").eq(int(RowState.ACTIVE))
 
 PENDING: Final = col("emailrouteraccessapproval").eq(int(EmailApproval.PENDING_APPROVAL)) & _ACTIVE
 
-# Failing: the last test or sync failed in any direction (reference §1.2, §5.2), or the
-# platform disabled a direction for processing after a permanent failure (the seed: "…atau
-# menonaktifkan kotak pesan untuk pemrosesan email"). `processingstatecode` would say the
-# latter too, but its values are undocumented (§1.1), so the enabled flags are used.
+# Failing: the last test or sync failed in any direction (reference §1.2, §5.2), or server-side
+# synchronization stopped processing a direction: the documented signal, a direction synced
+# through it whose enabled-for switch is No (`SYNC_DIRECTIONS` in dataverse.models cites
+# the sources). `processingstatecode` is not read: 1 means a host is syncing the mailbox now.
 FAILING: Final = (
     any_of(
         [
@@ -61,8 +61,8 @@ FAILING: Final = (
                 )
             ),
             *(
-                col(name).eq(False)
-                for name in ("enabledforincomingemail", "enabledforoutgoingemail", "enabledforact")
+                col(d.delivery_column).eq(d.server_side_sync) & col(d.enabled_column).eq(False)
+                for d in SYNC_DIRECTIONS
             ),
         ]
     )

@@ -20,9 +20,10 @@ last one stopped. A full sweep (the first cycle of a process, then every Nth) re
 mailbox's status columns to catch anything the watermark missed and to rebuild the fleet
 index, which counts each profile's failing mailboxes.
 
-Which values of `processingstatecode` mean "processing" is undocumented (§12.2); the sim
-uses 0 for processing and 1 for disabled, and `processing_states` says which count as
-processing.
+A mailbox that server-side synchronization stopped processing is told by the documented
+signal only, its enabled-for switches (`Mailbox.stopped_directions`, which cites the
+sources); `processingstatecode` 1 with a `hostid` means an asynchronous host is processing
+the mailbox right now, and such a mailbox is as healthy as its statuses say.
 """
 
 from __future__ import annotations
@@ -30,18 +31,25 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import Field
 
 from cards.incidents import Cause
 from dataverse import DataverseClient
 from dataverse.concurrent import both
-from dataverse.models import Alert, DataverseRow, EmailApproval, Mailbox, ServerProfile
+from dataverse.models import (
+    STOPPED_SIGNAL_COLUMNS,
+    Alert,
+    DataverseRow,
+    EmailApproval,
+    Mailbox,
+    ServerProfile,
+)
 from dataverse.odata import Query, asc, col
 from monitor.config import MonitorConfig
 from store import Incident, Store, SubjectKind
@@ -63,10 +71,7 @@ MAILBOX_COLUMNS: Final = (
     "outgoingemailstatus",
     "actstatus",
     "mailboxstatus",
-    "processingstatecode",
-    "enabledforincomingemail",
-    "enabledforoutgoingemail",
-    "enabledforact",
+    *STOPPED_SIGNAL_COLUMNS,
     "_emailserverprofile_value",
     "statecode",
     "modifiedon",
@@ -108,7 +113,7 @@ class Health(StrEnum):
     FAILING = "failing"
     """A direction's test or the overall sync status is Failure."""
     DISABLED = "disabled"
-    """Not failing, but disabled for email processing."""
+    """Not failing, but server-side synchronization stopped processing a direction."""
     HEALTHY = "healthy"
     """The overall status is Success and nothing failed."""
     UNTESTED = "untested"
@@ -117,14 +122,14 @@ class Health(StrEnum):
     """The mailbox row is deactivated (statecode 1)."""
 
 
-def classify(row: Mailbox, processing_states: Collection[int] = frozenset({0})) -> Health:
-    """The health of a mailbox from its status columns."""
+def classify(row: Mailbox) -> Health:
+    """The health of a mailbox from its status columns (`MAILBOX_COLUMNS`)."""
     if row.state not in (None, 0):
         return Health.INACTIVE
     statuses = (row.incoming_status, row.outgoing_status, row.act_status, row.mailbox_status)
     if FAILURE in statuses:
         return Health.FAILING
-    if row.processing_state is not None and row.processing_state not in processing_states:
+    if row.stopped_directions:
         return Health.DISABLED
     if row.mailbox_status == SUCCESS:
         return Health.HEALTHY
@@ -288,8 +293,6 @@ class Watcher:
     Holds the fleet index (mailbox → profile and health) and each failing mailbox's latest
     alert in memory; `reset()` drops them (a new leader starts with a sweep).
     """
-
-    processing_states: ClassVar[frozenset[int]] = frozenset({0})
 
     def __init__(
         self,
@@ -564,7 +567,7 @@ class Watcher:
             latest[key] = (row, version)  # rows come oldest first: the last one wins
         out = []
         for key, (row, version) in latest.items():
-            health = classify(row, self.processing_states)
+            health = classify(row)
             profile = None if row.server_profile_id is None else str(row.server_profile_id)
             previous = index.get(key)
             if previous is not None:

@@ -106,7 +106,8 @@ class TestFailure(_Model):
     text: str = Field(description="tracelog.text: the alert text")
     permanent: bool = Field(
         default=False,
-        description="a permanent failure also disables the mailbox for processing",
+        description="a permanent failure also stops processing of the failed directions "
+        "(their enabledfor* switches go to No)",
     )
     directions: list[Direction] = Field(
         default_factory=lambda: list(_ALL_DIRECTIONS),
@@ -127,11 +128,21 @@ class MailboxSpec(_Model):
     incoming_status: TestStatus = TestStatus.NOT_RUN
     outgoing_status: TestStatus = TestStatus.NOT_RUN
     act_status: TestStatus = TestStatus.NOT_RUN
-    enabled_incoming: bool = True
-    enabled_outgoing: bool = True
-    enabled_act: bool = True
-    processing_disabled: bool = Field(
-        default=False, description="disabled for email processing after a permanent failure"
+    enabled_incoming: bool = Field(
+        default=True, description="false: server-side sync stopped processing incoming email"
+    )
+    enabled_outgoing: bool = Field(
+        default=True, description="false: server-side sync stopped processing outgoing email"
+    )
+    enabled_act: bool = Field(
+        default=True,
+        description="false: server-side sync stopped processing appointments, contacts, tasks",
+    )
+    processing_host: str | None = Field(
+        default=None,
+        max_length=256,
+        description="the asynchronous host processing the mailbox right now "
+        "(processingstatecode 1, hostid); None = no host is (0, null)",
     )
     org_marked_primary: bool = False
     test_outcome: Literal["success"] | TestFailure = Field(
@@ -246,6 +257,12 @@ class GeneratedMailboxes(_Model):
     profile: str
     failure_rate: float = Field(default=0.1, ge=0, le=1, description="share whose test fails")
     approved_rate: float = Field(default=0.5, ge=0, le=1)
+    syncing_every: int = Field(
+        default=0,
+        ge=0,
+        description="every Nth mailbox still processed is in the middle of a sync "
+        "(processingstatecode 1 with a hostid); 0: none",
+    )
 
 
 class EnvironmentSpec(_Model):

@@ -70,6 +70,26 @@ def server_type_name(deployment: str, servertype: object) -> str | None:
     return _SERVER_TYPE_NAMES.get(servertype)
 
 
+# `mailbox.processingstatecode` and `hostid` (reference §1.1, §12.2). The table reference
+# (powerapps-docs reference/entities/mailbox.md) lists processingstatecode without values
+# and describes hostid as "Unique identifier of the async host that is processing this
+# mailbox". The sim follows the reading of Microsoft's field engineers (CRM in the Field,
+# "How to read the Dynamics 365 Mailbox details file", 2019-02-14): 0 with hostid null
+# normally, 1 with the host's name in hostid while an asynchronous host is processing the
+# mailbox. It never means "disabled": server-side synchronization stops a mailbox through
+# its enabledfor* switches (sim/testenable.py). Unconfirmed value by value; kept here only.
+PROCESSING_IDLE = 0
+PROCESSING_BY_HOST = 1
+
+
+def processing_columns(host: str | None) -> Row:
+    """The two columns for a mailbox that `host` is processing (None: no host is)."""
+    return {
+        "processingstatecode": PROCESSING_BY_HOST if host else PROCESSING_IDLE,
+        "hostid": host or None,
+    }
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -172,6 +192,19 @@ class SimState:
         row.setdefault("createdon", iso(now_utc()))
         self.touch(row, by=by, on_behalf_of=on_behalf_of)
         self.tables.setdefault(entity_set, {})[key] = row
+        return row
+
+    def process_mailbox(self, mailbox_id: str, host: str | None) -> Row:
+        """An asynchronous host picks the mailbox up (`host`) or lets it go (None): the
+        platform's own update of `processingstatecode` and `hostid`. It counts as a change
+        of the row (new version and `modifiedon`); whether the platform's update moves
+        `modifiedon` is unconfirmed, and moving it is the harder case for a reader that
+        follows `modifiedon`."""
+        row = self.row("mailboxes", mailbox_id)
+        if row is None:
+            raise KeyError(mailbox_id)
+        row.update(processing_columns(host))
+        self.touch(row)
         return row
 
     # ---- reads --------------------------------------------------------------------------
@@ -343,9 +376,7 @@ def _mailbox_row(
         "orgmarkedasprimaryforexchangesync": spec.org_marked_primary,
         "isforwardmailbox": False,
         "isserviceaccount": False,
-        # processingstatecode's values are undocumented (reference §12.2); the sim uses
-        # 0 = processing, 1 = disabled for processing, and says so here only.
-        "processingstatecode": 1 if spec.processing_disabled else 0,
+        **processing_columns(spec.processing_host),
         "_regardingobjectid_value": regarding[1],
         "regardingobjecttypecode": regarding[0],
         "_ownerid_value": regarding[1] if regarding[0] == "systemuser" else None,
@@ -560,6 +591,11 @@ def _seed_generated(state: SimState, fx: Fixture, profiles: dict[str, str]) -> N
         status = TestStatus.NOT_RUN
         if tested:
             status = TestStatus.FAILURE if failing else TestStatus.SUCCESS
+        # Some failed mailboxes were stopped (every direction switched off); a few of the
+        # others are being synchronized right now (by position, not by the random stream,
+        # so that the other columns stay what they were).
+        stopped = bool(tested and failing and rng.random() < 0.3)
+        syncing = not stopped and gen.syncing_every > 0 and i % gen.syncing_every == 0
         spec = MailboxSpec(
             id=mid,
             profile=gen.profile,
@@ -567,7 +603,10 @@ def _seed_generated(state: SimState, fx: Fixture, profiles: dict[str, str]) -> N
             incoming_status=status,
             outgoing_status=status,
             act_status=status,
-            processing_disabled=bool(tested and failing and rng.random() < 0.3),
+            enabled_incoming=not stopped,
+            enabled_outgoing=not stopped,
+            enabled_act=not stopped,
+            processing_host=f"async-host-{i % 3 + 1}" if syncing else None,
             test_outcome=outcome,
         )
         state.insert(

@@ -20,14 +20,17 @@ pesan pengguna Anda sendiri"):
   a `tracelog` row regarding the mailbox, level 1 Information on success and 3 Error on
   failure, honouring `organization.generatealertsfor*`. An alert that repeats for the same
   mailbox and trace code updates that row (its `modifiedon`) instead of adding one (§5.3).
-- Success enables the tested directions for processing (`enabledfor*` true,
-  `processingstatecode` 0) and, when the person who scheduled the test meets the four
-  self-approval conditions, approves the address as part of it (seed). A permanent failure
-  disables the mailbox for processing: `processingstatecode` 1 (the sim's reading of that
-  undocumented column, see sim/state.py) and `enabledfor<direction>` false for each failed
-  direction ("the mailbox has been disabled for receiving email", the alerts of the
-  troubleshooting page). A transient failure leaves processing as it was: the platform
-  retries later.
+- Success enables the tested directions for processing (`enabledfor*` true) and, when the
+  person who scheduled the test meets the four self-approval conditions, approves the
+  address as part of it (seed). A permanent failure disables the mailbox for processing
+  (seed: "…atau menonaktifkan kotak pesan untuk pemrosesan email") through the documented
+  switches: `enabledfor<direction>` false for each failed direction. The troubleshooting
+  page for server-side synchronization ("Common alerts") words it the same way: "The
+  mailbox has been disabled for receiving email", and mailbox.md describes
+  `enabledforincomingemail` as "whether the mailbox is enabled for receiving email". A
+  transient failure leaves processing as it was: the platform retries later.
+- `processingstatecode` and `hostid` are not touched: they say whether an asynchronous host
+  is processing the mailbox at this moment (sim/state.py), not whether it may be processed.
 - A fixture outcome is not used up: the mailbox keeps failing the same way on every test
   until the scripted outcome is changed (`SimState.test_outcomes`).
 
@@ -304,16 +307,13 @@ def run_test(sim: Sim, mailbox_id: str, caller: EffectiveCaller) -> None:
         mailbox[direction.status_column] = status
         statuses.append(status)
     mailbox["mailboxstatus"] = 2 if 2 in statuses else (1 if 1 in statuses else 0)
-    if failure is None:
-        mailbox["processingstatecode"] = 0
-        if (
-            tested
-            and mailbox.get(APPROVAL) != 1
-            and not self_approval_failures(sim, caller, mailbox)
-        ):
-            approve_address(sim, caller, mailbox)
-    elif failure.permanent:
-        mailbox["processingstatecode"] = 1
+    if (
+        failure is None
+        and tested
+        and mailbox.get(APPROVAL) != 1
+        and not self_approval_failures(sim, caller, mailbox)
+    ):
+        approve_address(sim, caller, mailbox)
     now = iso(now_utc())
     mailbox["testmailboxaccesscompletedon"] = now
     mailbox["testandenablelastattemptedon"] = now

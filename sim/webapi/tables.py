@@ -343,7 +343,10 @@ MAILBOX = _table(
         # Metadata default Yes, read-only (reference §1.1).
         _bool("isforwardmailbox", create=False, update=False, default=True),
         _bool("isserviceaccount", create=False, update=False, default=False),
+        # Read-only, 0 idle / 1 while the async host named by `hostid` processes the
+        # mailbox (reference §1.1; the reading is sim/state.py's processing_columns).
         _int("processingstatecode", 0, create=False, update=False, default=0),
+        _str("hostid", 256, create=False, update=False),
         _dt("postponemailboxprocessinguntil", create=False),
         _dt("postponesendinguntil"),
         _dt("processemailreceivedafter"),

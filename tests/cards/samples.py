@@ -201,11 +201,24 @@ BUILDERS: Final[dict[str, CardBuilder]] = {
         profile=profile(),
         alerts=[alert(n) for n in range(8)],
         allowed=frozenset(MailboxAction),
-        processing_disabled=False,
         refresh_for=["29:1dana", "29:1eddie"],
     ),
     "mailbox_status_minimal": lambda s: mailbox_status(
         s, Mailbox.model_validate({"mailboxid": _id(77)}), environment=ENV
+    ),
+    # In the middle of a sync: processingstatecode 1 with the host's name in hostid.
+    "mailbox_status_syncing": lambda s: mailbox_status(
+        s,
+        mailbox(
+            2,
+            mailboxstatus=1,
+            incomingemailstatus=1,
+            enabledforact=True,
+            processingstatecode=1,
+            hostid="CRM-ASYNC-07",
+        ),
+        environment=ENV,
+        profile=profile(),
     ),
     "operation_result_single": lambda s: operation_result(
         s,

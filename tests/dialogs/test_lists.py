@@ -1,7 +1,9 @@
 """Mailbox lists through the router, against the sim: pending approvals (addresses with
 `emailrouteraccessapproval` 2, reference/dataverse.md §1.2) and failing mailboxes (a test or
 sync status 2, or a direction disabled for processing: the seed's "menonaktifkan kotak pesan
-untuk pemrosesan email")."""
+untuk pemrosesan email", told by the documented switches `enabledfor*` of the directions
+synced through server-side sync; a mailbox mid-sync, `processingstatecode` 1 with a `hostid`,
+is not failing)."""
 
 from __future__ import annotations
 
@@ -107,9 +109,14 @@ async def test_user_depth_readers_see_only_their_own(router: Router, sim: Runnin
 
 
 async def test_failing_mailboxes(router: Router, sim: RunningSim) -> None:
-    """A failed status in any direction, or a direction disabled for processing."""
+    """A failed status in any direction, or a direction disabled for processing; not a
+    mailbox in the middle of a sync, nor a switch of a direction not synced server-side."""
     set_row(sim, "mailboxes", sim.person("bob").mailbox.id, outgoingemailstatus=2)
     set_row(sim, "mailboxes", sim.person("gina").mailbox.id, enabledforact=False)
+    dana = sim.person("dana").mailbox.id
+    sim.thread.call(lambda: sim.sim.state.process_mailbox(dana, "CRM-ASYNC-07"))
+    set_row(sim, "mailboxes", sim.person("sam").mailbox.id, actdeliverymethod=2)
+    set_row(sim, "mailboxes", sim.person("sam").mailbox.id, enabledforact=False)
 
     card = await say(router, sim, "eddie", "failing mailboxes")
 
@@ -118,6 +125,9 @@ async def test_failing_mailboxes(router: Router, sim: RunningSim) -> None:
     assert "Failing mailboxes" in text
     assert "Bob Brown" in text and "Gina Global" in text
     assert "Eddie Exchange" not in text and "Alice Anders" not in text
+    assert "Dana Delegate" not in text and "Sam Sysadmin" not in text
+    [read] = _list_reads(sim)
+    assert "processingstatecode" not in read["query"]
 
 
 async def test_nothing_failing_says_so(router: Router, sim: RunningSim) -> None:

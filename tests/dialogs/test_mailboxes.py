@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dialogs.router import Router
+from tests.cards.checks import walk
+from tests.dataverse.opskit import set_row
 from tests.dialogs.kit import click, say, text_of
 from tests.simharness import RunningSim
 
@@ -84,3 +86,32 @@ async def test_unknown_environment_offers_the_known_ones(router: Router, sim: Ru
     card = await say(router, sim, "eddie", "approve alice in staging")
     assert "approve alice in prod" in text_of(card)
     assert _mailbox(sim, "alice")["emailrouteraccessapproval"] == 2
+
+
+def _facts(card: dict[str, object]) -> dict[str, str]:
+    return {f["title"]: f["value"] for n in walk(card) for f in n.get("facts", [])}
+
+
+async def test_status_of_a_mailbox_mid_sync_names_its_host(
+    router: Router, sim: RunningSim
+) -> None:
+    """Issue 13: `processingstatecode` 1 with `hostid` is an async host processing the mailbox
+    right now (reference §1.1; mailbox.md `hostid`), not a disabled mailbox."""
+    bob = sim.person("bob").mailbox.id
+    sim.thread.call(lambda: sim.sim.state.process_mailbox(bob, "CRM-ASYNC-07"))
+
+    card = await say(router, sim, "eddie", "status of bob")
+
+    assert _facts(card)["Email processing"] == "Being synchronized by CRM-ASYNC-07"
+
+
+async def test_status_of_a_stopped_mailbox_says_disabled(router: Router, sim: RunningSim) -> None:
+    """The documented signal: a direction synced through server-side sync switched off
+    (mailbox.md `enabledforoutgoingemail`), whatever host holds the mailbox."""
+    bob = sim.person("bob").mailbox.id
+    sim.thread.call(lambda: sim.sim.state.process_mailbox(bob, "CRM-ASYNC-07"))
+    set_row(sim, "mailboxes", bob, enabledforoutgoingemail=False)
+
+    card = await say(router, sim, "eddie", "status of bob")
+
+    assert _facts(card)["Email processing"] == "Disabled"

@@ -30,8 +30,37 @@ def _mailbox(**columns: object) -> Mailbox:
         ({"incomingemailstatus": 2, "mailboxstatus": 2}, Health.FAILING),
         ({"incomingemailstatus": 1, "actstatus": 2, "mailboxstatus": 1}, Health.FAILING),
         ({"mailboxstatus": 2}, Health.FAILING),
-        ({"mailboxstatus": 1, "processingstatecode": 1}, Health.DISABLED),
+        # Mid-sync (processingstatecode 1 with a hostid) is not "disabled" (issue 13).
+        ({"mailboxstatus": 1, "processingstatecode": 1, "hostid": "CRM-1"}, Health.HEALTHY),
         ({"mailboxstatus": 1, "processingstatecode": 0}, Health.HEALTHY),
+        # Stopped: a direction synced through server-side sync has its switch off.
+        (
+            {
+                "mailboxstatus": 1,
+                "incomingemaildeliverymethod": 2,
+                "enabledforincomingemail": False,
+            },
+            Health.DISABLED,
+        ),
+        (
+            {
+                "mailboxstatus": 1,
+                "outgoingemaildeliverymethod": 2,
+                "enabledforoutgoingemail": False,
+            },
+            Health.DISABLED,
+        ),
+        (
+            {
+                "mailboxstatus": 1,
+                "actdeliverymethod": 1,
+                "enabledforact": False,
+                "hostid": "CRM-1",
+            },
+            Health.DISABLED,
+        ),
+        # The switch of a direction server-side sync does not process is not read.
+        ({"mailboxstatus": 1, "actdeliverymethod": 2, "enabledforact": False}, Health.HEALTHY),
         ({"incomingemailstatus": 1, "actstatus": 0, "mailboxstatus": 1}, Health.HEALTHY),
         ({"mailboxstatus": 0}, Health.UNTESTED),
         ({"mailboxstatus": 2, "statecode": 1}, Health.INACTIVE),

@@ -144,13 +144,17 @@ async def test_bob_fails_with_the_fixtures_alert() -> None:
     )
     assert alert["errortypedisplay"] == "Error"
     # Not permanent: the platform retries later; processing stays enabled (§5.2).
-    assert row["processingstatecode"] == 0
     assert row["enabledforincomingemail"] is True
+    assert row["enabledforoutgoingemail"] is True and row["enabledforact"] is True
     assert row["emailrouteraccessapproval"] == 1
 
 
 async def test_permanent_failure_disables_processing() -> None:
-    """Reference §5.2: "… or disables the mailbox for processing" after a permanent failure."""
+    """Reference §5.2: "… or disables the mailbox for processing" after a permanent failure.
+    The documented switch goes off for the failed direction: `enabledforincomingemail` ("whether
+    the mailbox is enabled for receiving email", mailbox.md), as the alert of "Troubleshooting
+    and monitoring server-side synchronization" says ("The mailbox has been disabled for
+    receiving email"). `processingstatecode` is no "disabled" flag (§1.1) and is left alone."""
     sim = make_sim()
     row = mailbox(sim, "bob")
     sim.state.test_outcomes[row["mailboxid"]] = ScriptedFailure(
@@ -162,20 +166,42 @@ async def test_permanent_failure_disables_processing() -> None:
     _schedule(sim, who(sim, "gina"), row)
     await testenable.run_pending(sim)
     assert _statuses(row) == (2, 1, 1, 2)
-    assert row["processingstatecode"] == 1
     assert row["enabledforincomingemail"] is False
+    assert (row["processingstatecode"], row["hostid"]) == (0, None)
     assert row["enabledforoutgoingemail"] is True and row["enabledforact"] is True
 
 
 async def test_success_enables_again() -> None:
-    """Seed "Menguji konfigurasi kotak pesan": the test enables the mailbox for processing."""
+    """Seed "Menguji konfigurasi kotak pesan": the test enables the mailbox for processing,
+    i.e. turns the switches of the tested directions back on (mailbox.md `enabledfor*`)."""
     sim = make_sim()
     row = mailbox(sim, "gina")
-    row.update(processingstatecode=1, enabledforincomingemail=False)
+    row.update(enabledforincomingemail=False, enabledforact=False)
     _schedule(sim, who(sim, "gina"), row)
     await testenable.run_pending(sim)
-    assert row["processingstatecode"] == 0
+    assert row["enabledforincomingemail"] is True and row["enabledforact"] is True
+
+
+async def test_a_host_processing_the_mailbox_is_left_alone() -> None:
+    """Reference §1.1: `processingstatecode` 1 with `hostid` says an asynchronous host is
+    processing the mailbox right now (mailbox.md `hostid`; CRM in the Field, 2019-02-14),
+    not whether the mailbox may be processed: Test & Enable, passing or failing, does not
+    write either column."""
+    sim = make_sim()
+    row = mailbox(sim, "bob")
+    sim.state.process_mailbox(row["mailboxid"], "CRM-ASYNC-07")
+    sim.state.test_outcomes[row["mailboxid"]] = ScriptedFailure(
+        code=4, text="No user was found with the email address.", permanent=True
+    )
+    _schedule(sim, who(sim, "gina"), row)
+    await testenable.run_pending(sim)
+    assert row["enabledforincomingemail"] is False
+    assert (row["processingstatecode"], row["hostid"]) == (1, "CRM-ASYNC-07")
+    sim.state.test_outcomes[row["mailboxid"]] = "success"
+    _schedule(sim, who(sim, "gina"), row)
+    await testenable.run_pending(sim)
     assert row["enabledforincomingemail"] is True
+    assert (row["processingstatecode"], row["hostid"]) == (1, "CRM-ASYNC-07")
 
 
 async def test_direction_without_server_side_sync_is_not_run() -> None:
