@@ -227,6 +227,34 @@ def test_update_with_a_choice_label_reads_the_option_set(
     assert record["actdeliverymethod"] == value
 
 
+def test_batch_with_change_set_and_continue_on_error(
+    sim: RunningSim, sdk: DataverseClient
+) -> None:
+    """execute-batch-operations (reference §6.5), the bot's bulk path (dataverse/ops/_bulk.py):
+    a `$batch` with a change set of updates and, with `Prefer: odata.continue-on-error`, a
+    failing operation that does not stop the ones after it; each answer keeps its status and
+    error body."""
+    missing = str(uuid.uuid4())
+    batch = sdk.batch.new()
+    with batch.changeset() as change_set:
+        change_set.records.update("mailbox", MAILBOX_ALICE, {"incomingemaildeliverymethod": 2})
+        change_set.records.update("mailbox", MAILBOX_GINA, {"outgoingemaildeliverymethod": 2})
+    batch.records.update("mailbox", missing, {"incomingemaildeliverymethod": 2})
+    batch.records.retrieve("mailbox", MAILBOX_ALICE, select=["incomingemaildeliverymethod"])
+    result = batch.execute(continue_on_error=True)
+    assert [r.status_code for r in result.responses] == [204, 204, 404, 200]
+    assert result.responses[0].entity_id == MAILBOX_ALICE
+    failed = result.responses[2]
+    assert (failed.error_code, failed.error_message) == (
+        "0x80040217",
+        f"mailbox With Id = {missing} Does Not Exist",
+    )
+    read = result.responses[3].data
+    assert read is not None and read["incomingemaildeliverymethod"] == 2
+    posts = [r for r in sim.requests() if r["path"] == "/api/data/v9.2/$batch"]
+    assert [p["status"] for p in posts] == [200]
+
+
 def test_bad_filter_is_400_with_the_error_body(sim: RunningSim, sdk: DataverseClient) -> None:
     """compose-http-requests-handle-errors (reference §6.1): the SDK surfaces the body's code
     and message; they are what the Web API answers the same query."""
