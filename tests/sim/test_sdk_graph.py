@@ -60,6 +60,7 @@ with warnings.catch_warnings():
         GraphGroupRequestBuilder,
     )
     from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
     from msgraph.graph_request_adapter import GraphRequestAdapter
     from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
@@ -327,6 +328,51 @@ async def test_user_by_id(sim: RunningSim, graph_sdk: GraphServiceClient) -> Non
     assert user.display_name == raw["displayName"]
     assert user.user_principal_name == raw["userPrincipalName"]
     assert user.account_enabled is True
+
+
+async def test_users_by_filter_follow_next_link(
+    sim: RunningSim, graph_sdk: GraphServiceClient
+) -> None:
+    """user-list and graph/paging: `$top` pages with `@odata.nextLink`, which the SDK follows
+    through `with_url`; `$filter` with startswith on displayName and eq on userPrincipalName,
+    as the bot's `users_named` and `users_by_upn` list users."""
+    query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+        select=["id", "displayName", "userPrincipalName"], top=5
+    )
+    page = await graph_sdk.users.get(RequestConfiguration(query_parameters=query))
+    seen: list[str] = []
+    pages = 0
+    while page is not None:
+        pages += 1
+        seen.extend(u.id for u in page.value or [] if u.id)
+        link = page.odata_next_link
+        page = await graph_sdk.users.with_url(link).get() if link else None
+    expected = [u["id"] for u in _raw(sim, "users", **{"$top": "999"})["value"]]
+    assert seen == expected
+    assert pages == -(-len(expected) // 5) > 1
+
+    named = await graph_sdk.users.get(
+        RequestConfiguration(
+            query_parameters=UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+                filter="startswith(displayName,'O')", top=10
+            )
+        )
+    )
+    assert named is not None and named.value is not None
+    raw = _raw(sim, "users", **{"$filter": "startswith(displayName,'O')"})["value"]
+    assert [u.display_name for u in named.value] == [u["displayName"] for u in raw]
+    assert raw
+
+    upn = _raw(sim, f"users/{_oid(sim, 'gina')}")["userPrincipalName"]
+    by_upn = await graph_sdk.users.get(
+        RequestConfiguration(
+            query_parameters=UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+                filter=f"userPrincipalName eq '{upn}'"
+            )
+        )
+    )
+    assert by_upn is not None and by_upn.value is not None
+    assert [u.id for u in by_upn.value] == [_oid(sim, "gina")]
 
 
 async def test_unknown_user_is_404_odata_error(
