@@ -274,7 +274,7 @@ def option_set(tbl: Table, col: Column) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Options:
-    select: list[str] | None
+    select: str | None
     filter_text: str | None
     expand: str | None
 
@@ -296,18 +296,7 @@ def _options(req: DvRequest, allowed: Sequence[str]) -> _Options:
                 "specified at most once."
             )
         found[key] = values[0]
-    select = found.get("$select")
-    return _Options(
-        select=None if select is None else select.split(","),
-        filter_text=found.get("$filter"),
-        expand=found.get("$expand"),
-    )
-
-
-def _selected(meta: Table, text: list[str] | None) -> list[str] | None:
-    if text is None:
-        return None
-    return parse_select(meta, ",".join(text))
+    return _Options(found.get("$select"), found.get("$filter"), found.get("$expand"))
 
 
 def _project(row: Row, selected: list[str] | None, *, keep_type: bool) -> Row:
@@ -404,17 +393,17 @@ def dispatch(req: DvRequest, segs: Sequence[Segment]) -> DvResponse:
     if len(segs) == 2:
         return _attributes(req, tbl, None)
     cast = segs[2]
-    kind = ATTRIBUTE_TYPES.get(cast.name.removeprefix(_CAST_PREFIX))
+    kind = None
+    if cast.name.startswith(_CAST_PREFIX):
+        kind = ATTRIBUTE_TYPES.get(cast.name.removeprefix(_CAST_PREFIX))
     if len(segs) > 3 or cast.key is not None or kind is None:
-        raise errors.resource_not_found(cast.name)
-    if not cast.name.startswith(_CAST_PREFIX):
         raise errors.resource_not_found(cast.name)
     return _attributes(req, tbl, kind)
 
 
 def _entities(req: DvRequest) -> DvResponse:
     opts = _options(req, ("$select", "$filter"))
-    selected = _selected(ENTITY_METADATA, opts.select)
+    selected = parse_select(ENTITY_METADATA, opts.select)
     rows = [entity_row(t) for t in BY_LOGICAL_NAME.values()]
     rows = _filtered(ENTITY_METADATA, rows, opts.filter_text)
     body = {
@@ -426,7 +415,7 @@ def _entities(req: DvRequest) -> DvResponse:
 
 def _entity(req: DvRequest, tbl: Table) -> DvResponse:
     opts = _options(req, ("$select",))
-    selected = _selected(ENTITY_METADATA, opts.select)
+    selected = parse_select(ENTITY_METADATA, opts.select)
     body = {"@odata.context": _context(req, ENTITY_SET, selected, entity=True)}
     body.update(_project(entity_row(tbl), selected, keep_type=False))
     return json_response(200, body)
@@ -438,7 +427,7 @@ def _attributes(req: DvRequest, tbl: Table, kind: AttributeType | None) -> DvRes
     )
     opts = _options(req, allowed)
     meta = ATTRIBUTE_METADATA if kind is None else kind.table
-    selected = _selected(meta, opts.select)
+    selected = parse_select(meta, opts.select)
     option_sets = _expand_option_set(opts.expand)
     cols = [c for c in tbl.columns.values() if kind is None or _type_of(c) is kind]
     rows = _filtered(meta, [attribute_row(tbl, c) for c in cols], opts.filter_text)
@@ -459,7 +448,7 @@ def _attributes(req: DvRequest, tbl: Table, kind: AttributeType | None) -> DvRes
 
 def _attribute(req: DvRequest, tbl: Table, col: Column) -> DvResponse:
     opts = _options(req, ("$select",))
-    selected = _selected(ATTRIBUTE_METADATA, opts.select)
+    selected = parse_select(ATTRIBUTE_METADATA, opts.select)
     path = f"{ENTITY_SET}('{tbl.logical_name}')/Attributes"
     body = {"@odata.context": _context(req, path, selected, entity=True)}
     body.update(_project(attribute_row(tbl, col), selected, keep_type=True))
