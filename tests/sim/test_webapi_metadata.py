@@ -79,10 +79,13 @@ def test_attributes_follow_the_columns(sim: RunningSim) -> None:
     rows = _get(sim, "EntityDefinitions(LogicalName='mailbox')/Attributes")["value"]
     by_name = {r["LogicalName"]: r for r in rows}
     assert set(by_name) == {c.name for c in MAILBOX.columns.values()}
-    state = by_name["processingstatecode"]
-    assert (state["IsValidForCreate"], state["IsValidForUpdate"]) == (False, False)
-    assert state["AttributeType"] == "Integer"
-    assert state["@odata.type"] == "#Microsoft.Dynamics.CRM.IntegerAttributeMetadata"
+    for col in MAILBOX.columns.values():
+        row = by_name[col.name]
+        flags = (row["IsValidForCreate"], row["IsValidForUpdate"], row["IsValidForRead"])
+        assert flags == (col.create, col.update, col.read), col.name
+    version = by_name["versionnumber"]
+    assert version["AttributeType"] == "BigInt"
+    assert version["@odata.type"] == "#Microsoft.Dynamics.CRM.BigIntAttributeMetadata"
     assert by_name["mailboxid"]["IsPrimaryId"] is True
     assert by_name["name"]["IsPrimaryName"] is True
     assert by_name["statecode"]["AttributeType"] == "State"
