@@ -37,6 +37,10 @@ user-list, user-get, user-list-transitivememberof, group-list-transitivemembers)
   [G4] https://learn.microsoft.com/graph/api/group-list-members?view=graph-rest-1.0 and
        https://learn.microsoft.com/graph/paging
 
+An OData cast may name the type in full (`microsoft.graph.group`) or through the namespace's
+alias (`graph.group`), as Microsoft's own SDKs send it (reference §7); `_cast_segment` is that
+one rule.
+
 Errors use Graph's body `{"error": {"code", "message", "innerError": {"date", "request-id",
 "client-request-id"}}}`; a malformed query is a 400, never a 500.
 """
@@ -753,6 +757,23 @@ def get_user(request: web.Request, sim: Sim) -> web.Response:
     return web.json_response(body)
 
 
+# Graph's CSDL ($metadata) declares the alias `graph` for its namespace
+# (`<Schema Namespace="microsoft.graph" Alias="graph">`), and OData CSDL lets a qualified name
+# use the namespace or its alias (OData CSDL XML 4.01, "Alias"). Microsoft's SDKs (msgraph-sdk)
+# send the alias (`/transitiveMemberOf/graph.group`); Graph takes both forms (reference §7).
+_NAMESPACE: Final = "microsoft.graph."
+_NAMESPACE_ALIAS: Final = "graph."
+
+
+def _cast_segment(request: web.Request) -> str:
+    """The `{cast}` route segment with the namespace alias spelled out: every cast rule below
+    sees only the full name."""
+    cast = request.match_info["cast"]
+    if cast.startswith(_NAMESPACE_ALIAS):
+        return _NAMESPACE + cast.removeprefix(_NAMESPACE_ALIAS)
+    return cast
+
+
 _CASTS: Final = {
     "microsoft.graph.group": "#microsoft.graph.group",
     "microsoft.graph.directoryRole": "#microsoft.graph.directoryRole",
@@ -836,7 +857,7 @@ def transitive_member_of(request: web.Request, sim: Sim) -> web.Response:
 
 @_graph_route(MEMBERSHIP_READ)
 def transitive_member_of_cast(request: web.Request, sim: Sim) -> web.Response:
-    cast = request.match_info["cast"]
+    cast = _cast_segment(request)
     if cast == "$count":
         return _transitive_count(request, sim, None)
     return _transitive(request, sim, cast)
@@ -844,7 +865,7 @@ def transitive_member_of_cast(request: web.Request, sim: Sim) -> web.Response:
 
 @_graph_route(MEMBERSHIP_READ)
 def transitive_member_of_cast_count(request: web.Request, sim: Sim) -> web.Response:
-    return _transitive_count(request, sim, request.match_info["cast"])
+    return _transitive_count(request, sim, _cast_segment(request))
 
 
 def _count_segment(request: web.Request, count: Callable[[], int]) -> web.Response:
@@ -979,7 +1000,7 @@ def transitive_members(request: web.Request, sim: Sim) -> web.Response:
 
 @_graph_route(GROUP_MEMBER_READ)
 def transitive_members_cast(request: web.Request, sim: Sim) -> web.Response:
-    cast = request.match_info["cast"]
+    cast = _cast_segment(request)
     if cast == "$count":
         return _transitive_members_count(request, sim, None)
     return _transitive_members(request, sim, cast)
@@ -987,7 +1008,7 @@ def transitive_members_cast(request: web.Request, sim: Sim) -> web.Response:
 
 @_graph_route(GROUP_MEMBER_READ)
 def transitive_members_cast_count(request: web.Request, sim: Sim) -> web.Response:
-    return _transitive_members_count(request, sim, request.match_info["cast"])
+    return _transitive_members_count(request, sim, _cast_segment(request))
 
 
 async def unknown_segment(request: web.Request) -> web.StreamResponse:

@@ -12,6 +12,7 @@
 | `<set>(<id>)/<N:N navigation>/$ref` | POST (associate), DELETE with `?$id=` (disassociate) |
 | `<set>(<id>)/<N:N navigation>(<id>)/$ref` | DELETE (disassociate) |
 | `<set>(<id>)/<single-valued navigation>/$ref` | PUT (set the lookup), DELETE (clear it) |
+| `EntityDefinitions…` (table definitions) | GET, see `sim.webapi.metadata` |
 
 Names are case-sensitive, as in Dataverse: `Mailboxes` is "Resource not found for the segment".
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sim.state import Row
-from sim.webapi import errors, reads, writes
+from sim.webapi import errors, metadata, reads, writes
 from sim.webapi.model import DvRequest, DvResponse, empty_response, json_response
 from sim.webapi.odata import parse_guid
 from sim.webapi.reads import query_for
@@ -86,6 +87,8 @@ def dispatch(req: DvRequest) -> DvResponse:
         raise errors.bad_query("A $batch request cannot be nested inside a $batch request.")
     if first.name == "$metadata":
         raise errors.DataverseFault(501, "", "The sim does not serve $metadata.")
+    if first.name == metadata.ENTITY_SET:
+        return metadata.dispatch(req, segs)
     tbl = table(first.name)
     if tbl is None:
         raise errors.resource_not_found(first.name)
