@@ -35,7 +35,6 @@ COPY dataverse ./dataverse
 COPY permissions ./permissions
 COPY monitor ./monitor
 COPY store ./store
-COPY sim ./sim
 RUN /opt/mailops/bin/pip install -c constraints.txt .
 
 # ---- runtime ------------------------------------------------------------------------------

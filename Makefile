@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@# The wheel holds the product only; the sim and devtools/ (`mailops sim|demo|bench`)
+	@# are imported from this checkout, which the dev install puts on the path.
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "mailops-checkout.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json package-lock.json

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.demo import DemoOptions, demo_stack
 from bot.serve import card_signer, open_services
+from devtools.demo import DemoOptions, demo_stack
 from dialogs.app import build_router
 from dialogs.context import Services
 from dialogs.router import Router

@@ -21,9 +21,9 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from bot.adapter import CachingBotFrameworkAuthentication, create_adapter
 from bot.app import create_app
 from bot.config import ConfigError, Settings
-from bot.demo import adopt_on_call_chat
 from bot.notifier import Monitors, on_call_schedule
 from bot.proactive import ConversationKeeper, ProactiveMessenger
+from devtools.demo import adopt_on_call_chat
 from dialogs.app import build_router
 from dialogs.approvals import remember
 from dialogs.context import Services

@@ -29,8 +29,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from bot.demo import DemoOptions, RunningDemo, demo_stack
-from bot.playground import playground_binary, repo_root
+from devtools.demo import DemoOptions, RunningDemo, demo_stack
+from devtools.playground import playground_binary, repo_root
 from sim.tls import client_context
 
 PEOPLE = ("eddie", "sam", "dana", "sara")  # sara: the onprem fixture (Fabrikam)

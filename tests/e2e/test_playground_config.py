@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.demo import DemoOptions, demo_stack
-from bot.demo import main as demo_main
-from bot.playground import (
+from devtools.demo import DemoOptions, demo_stack
+from devtools.demo import main as demo_main
+from devtools.playground import (
     OTHER_USERS,
     PlaygroundError,
     playground_config,

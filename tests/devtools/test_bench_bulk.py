@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.bench import lower_bound, main, sequential_bound
+from devtools.bench import lower_bound, main, sequential_bound
 from sim.context import Limits
 
 DOCUMENTED = Limits()

@@ -55,7 +55,7 @@ _FOREIGN_PREFIXES = ("M365_AGENTS_PLAYGROUND_", "TEAMSAPPTESTER_", "TEAMS_APP_TE
 
 # Loaded before the Playground with `node --require`.
 LOOPBACK_SHIM = """\
-// Written by bot/playground.py; loaded before the Agents Playground with `node --require`.
+// Written by devtools/playground.py; loaded before the Agents Playground with `node --require`.
 'use strict';
 const net = require('net');
 const listen = net.Server.prototype.listen;
@@ -152,7 +152,7 @@ def playground_config(fixture: Fixture, person: str) -> dict[str, Any]:
 
 def write_config(path: Path, config: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Written by `mailops demo` (bot/playground.py); rewritten on every start.\n"
+    text = "# Written by `mailops demo` (devtools/playground.py); rewritten on every start.\n"
     text += yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -43,14 +43,14 @@ from pathlib import Path
 import httpx
 
 from bot.config import ConfigError, Settings
-from bot.playground import (
+from bot.serve import run
+from devtools.playground import (
     Playground,
     PlaygroundError,
     playground_config,
     start_playground,
     write_config,
 )
-from bot.serve import run
 from sim.context import Sim
 from sim.fixture import FIXTURES_DIR, Fixture
 from sim.server import start_sim

@@ -51,9 +51,9 @@ from typing import Any
 import httpx
 import yaml
 
-from bot.bench import CountingTransport
 from dataverse import DataverseClient, EntraApp, RetryPolicy
 from dataverse.errors import DataverseError
+from devtools.bench import CountingTransport
 from monitor import Audience, CycleReport, Monitor, MonitorConfig, Responder
 from sim.fixture import FIXTURES_DIR, Fixture, GeneratedMailboxes
 from sim.server import SimThread

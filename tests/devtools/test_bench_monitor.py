@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.bench import main
+from devtools.bench import main
 
 
 def test_a_small_run(capsys: pytest.CaptureFixture[str]) -> None:

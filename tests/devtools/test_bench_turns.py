@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot import bench, bench_turns
-from bot.bench_turns import Call, percentile, sequential_round_trips, union_s
 from bot.cli import main as cli_main
+from devtools import bench, bench_turns
+from devtools.bench_turns import Call, percentile, sequential_round_trips, union_s
 
 
 def _call(start: float, end: float, service: str = "dataverse") -> Call:

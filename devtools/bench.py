@@ -489,12 +489,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if list(sys.argv[1:] if argv is None else argv)[:1] == ["turns"]:  # bot/bench_turns.py
-        from bot.bench_turns import main as turns_main
+    if list(sys.argv[1:] if argv is None else argv)[:1] == ["turns"]:  # bench_turns.py
+        from devtools.bench_turns import main as turns_main
 
         return turns_main(list(sys.argv[2:] if argv is None else argv[1:]))
-    if list(sys.argv[1:] if argv is None else argv)[:1] == ["monitor"]:  # bot/bench_monitor.py
-        from bot.bench_monitor import main as monitor_main
+    if list(sys.argv[1:] if argv is None else argv)[:1] == ["monitor"]:  # bench_monitor.py
+        from devtools.bench_monitor import main as monitor_main
 
         return monitor_main(list(sys.argv[2:] if argv is None else argv[1:]))
     args = _parser().parse_args(argv)
