@@ -118,12 +118,12 @@ def count_operations(thread: SimThread) -> OperationCounter:
 
     def install() -> None:
         protection = service(thread.sim).protection
-        admit: Callable[[str, int], Ticket] = protection.admit
+        admit: Callable[[str], Ticket] = protection.admit
         release: Callable[[Ticket], None] = protection.release
 
-        def counting(user: str, cost: int = 1) -> Ticket:
-            ticket = admit(user, cost)
-            counter.admitted += max(1, cost)
+        def counting(user: str) -> Ticket:
+            ticket = admit(user)
+            counter.admitted += 1
             return ticket
 
         def timing(ticket: Ticket) -> None:
