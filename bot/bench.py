@@ -312,11 +312,15 @@ class SimProcess:
         self._process.start()
         theirs.close()
         self._conn = ours
-        if not ours.poll(120):
+        try:
+            if not ours.poll(120):
+                msg = "the sim process did not start within 120 s"
+                raise OSError(msg)
+            self.origin, self.ca_cert, self.ids = ours.recv()
+        except (OSError, EOFError) as exc:
             self.stop()
-            msg = "the sim process did not start within 120 s"
-            raise OSError(msg)
-        self.origin, self.ca_cert, self.ids = ours.recv()
+            msg = f"the sim process failed to start: {exc or type(exc).__name__}"
+            raise OSError(msg) from exc
         return self
 
     def ask(self, command: str, argument: Any = None) -> Any:
