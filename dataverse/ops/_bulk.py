@@ -225,17 +225,33 @@ def _transient(result: BatchResult) -> bool:
     )
 
 
-def spread(count: int, parallel: int, min_chunk: int = 1) -> list[int]:
+def spread(
+    count: int, parallel: int, min_chunk: int = 1, largest: int = MAX_BATCH_OPERATIONS
+) -> list[int]:
     """Batch sizes for `count` operations, `parallel` batches at a time: as few rounds as
-    the 1000-operation limit allows, each round's batches as even as possible (they differ
-    by one at most), none below `min_chunk` unless `count` is."""
+    batches of at most `largest` operations allow, each round's batches as even as possible
+    (they differ by one at most), none below `min_chunk` unless `count` is."""
     if count <= 0:
         return []
-    rounds = -(-count // (parallel * MAX_BATCH_OPERATIONS))
+    rounds = -(-count // (parallel * largest))
     batches = max(1, min(parallel * rounds, count // max(1, min_chunk)))
-    batches = max(batches, -(-count // MAX_BATCH_OPERATIONS))
+    batches = max(batches, -(-count // largest))
     small, extra = divmod(count, batches)
     return [small + 1] * extra + [small] * (batches - extra)
+
+
+def room(ops: Sequence[Op[K]], tail: Callable[[Sequence[K]], list[BatchRequest]] | None) -> int:
+    """The most of `ops` one `$batch` can carry when `tail` adds its requests to each: the
+    whole batch stays within the 1000 operations Dataverse accepts (reference §6.5)."""
+    largest = MAX_BATCH_OPERATIONS
+    if tail is None or not ops:
+        return largest
+    while largest > 1:
+        extra = len(tail([op.key for op in ops[:largest]]))
+        if largest + extra <= MAX_BATCH_OPERATIONS:
+            break
+        largest = max(1, MAX_BATCH_OPERATIONS - extra)
+    return largest
 
 
 def _chunks(ops: Sequence[Op[K]], sizes: Sequence[int]) -> list[list[Op[K]]]:
@@ -296,12 +312,13 @@ async def execute(
             waited += wait
             pending = retry
 
+    largest = room(ops, tail)
     size = chunk_size or options.chunk_size
-    sizes = (
-        [size] * (len(ops) // size) + ([len(ops) % size] if len(ops) % size else [])
-        if size is not None
-        else spread(len(ops), options.max_parallel, options.min_chunk)
-    )
+    if size is not None:
+        size = min(size, largest)
+        sizes = [size] * (len(ops) // size) + ([len(ops) % size] if len(ops) % size else [])
+    else:
+        sizes = spread(len(ops), options.max_parallel, options.min_chunk, largest)
     tasks = [asyncio.ensure_future(run(chunk)) for chunk in _chunks(ops, sizes)]
     try:
         await asyncio.gather(*tasks)

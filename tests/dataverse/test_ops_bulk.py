@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from dataverse import DataverseClient
+from dataverse.batch import BatchRequest
 from dataverse.errors import InvalidInput, ServiceUnavailable
 from dataverse.models import Mailbox
 from dataverse.ops import (
@@ -18,7 +19,15 @@ from dataverse.ops import (
     approve_many,
     set_org_primary_sync,
 )
-from dataverse.ops._bulk import MAX_PARALLEL, load_mailboxes, normalize, spread
+from dataverse.ops._bulk import (
+    MAX_PARALLEL,
+    Op,
+    _verify_tail,
+    load_mailboxes,
+    normalize,
+    room,
+    spread,
+)
 from tests.dataverse.conftest import dataverse_requests, mailbox_id, oid
 from tests.dataverse.opskit import batch_parts, patches_of, row, statuses
 from tests.simharness import RunningSim
@@ -65,6 +74,19 @@ def test_operations_are_spread_evenly_over_the_slots() -> None:
     assert spread(60_000, 50) == [600] * 100
     assert max(spread(1001, 1)) == 501 and sum(spread(1001, 1)) == 1001
     assert spread(0, 8) == []
+
+
+def test_a_batch_with_its_verifying_reads_stays_within_1000_operations() -> None:
+    """reference §6.5: at most 1000 operations per `$batch`. The verifying reads ride in the
+    same batch as the writes they check, one per 100 ids, so a batch carries at most 990
+    writes (+ 10 reads), and a spread run is cut to fit."""
+    keys = [uuid.uuid4() for _ in range(2000)]
+    ops = [Op(k, BatchRequest.get(Mailbox, k), True) for k in keys]
+    tail = _verify_tail(BulkOptions())
+    assert room(ops, tail) == 990
+    assert room(ops, None) == 1000
+    assert spread(2000, 1, largest=990) == [667, 667, 666]
+    assert all(size + len(tail(keys[:size])) <= 1000 for size in spread(2000, 2, largest=990))
 
 
 async def test_by_default_a_run_is_spread_over_the_parallel_requests(
