@@ -79,7 +79,10 @@ class BulkOptions:
         chunk_size: write operations per `$batch` request (at most 1000, §6.5); None spreads
             them evenly over `max_parallel` requests (`spread`), none smaller than
             `min_chunk` operations.
-        max_parallel: `$batch` requests in flight at once (at most `MAX_PARALLEL`).
+        max_parallel: `$batch` requests in flight at once (at most `MAX_PARALLEL`). The
+            default, 8, is what a `DataverseClient` sends at once unless told otherwise
+            (`max_concurrency`): more batches than that would only queue in the client,
+            each a longer wait than the spread sizes assume.
         min_chunk: the fewest operations a spread batch carries: below it a request's own
             cost (a round trip, headers, a token check) outweighs running in parallel.
         ids_per_query: mailbox ids per read query (its URL must stay short).
