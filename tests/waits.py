@@ -24,6 +24,20 @@ class RecordedWaits:
         # Still a suspension point, as a real sleep is: other tasks get to run meanwhile.
         await asyncio.sleep(0)
 
+    def clock(self) -> float:
+        """The fake monotonic time, for code that takes a clock beside its sleep."""
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Time that passes outside a wait (a request taking long)."""
+        self.now += seconds
+
+    async def until_stopped(self, stop: asyncio.Event, seconds: float) -> None:
+        """A wait that a set event cuts short, as `Monitor.run_forever` pauses: a wait
+        asked for once `stop` is set is not recorded (the real one returns at once)."""
+        if not stop.is_set():
+            await self(seconds)
+
 
 class Backoff:
     """One jittered backoff wait of at most `cap` seconds, as an item of an expected list:
