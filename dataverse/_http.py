@@ -17,7 +17,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,6 +56,10 @@ _HTTPX_DEFAULT_HEADERS: Final = {
 ResponseObserver = Callable[[Service, str, int | None, float], None]
 """Told of every HTTP attempt an engine makes: service, method, status (None when no answer
 came: a connect failure or a timeout) and seconds spent. Retries are attempts of their own."""
+
+Sleep = Callable[[float], Awaitable[None]]
+"""How an engine waits between attempts (`asyncio.sleep` unless a test passes a recorder). The
+throttle budget counts the waits asked for, not elapsed time, so no clock goes with it."""
 
 response_observer: ContextVar[ResponseObserver | None] = ContextVar(
     "dataverse_response_observer", default=None
@@ -154,6 +158,7 @@ class HttpEngine:
         max_concurrency: int,
         retry: RetryPolicy,
         trust_env: bool,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_concurrency < 1:
             msg = "max_concurrency must be at least 1"
@@ -167,6 +172,7 @@ class HttpEngine:
         self.base_url = base
         self._base_text = str(base)
         self.retry = retry
+        self._sleep = sleep
         self._rng = random.Random()
         self._limiter = asyncio.Semaphore(max_concurrency)
         self._auth = auth
@@ -262,7 +268,7 @@ class HttpEngine:
                         attempt,
                         delay,
                     )
-                    await asyncio.sleep(delay)
+                    await self._sleep(delay)
                     continue
                 raise _transport_error(exc, self.service, method, target, tls_refused) from exc
 
@@ -290,7 +296,7 @@ class HttpEngine:
                         target.path,
                         wait,
                     )
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
                     continue
                 error = error_from_response(response, service=self.service)
                 if isinstance(error, Throttled) and error.retry_after is None:
@@ -310,7 +316,7 @@ class HttpEngine:
                     attempt,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 continue
             if status >= 400 and not (keep_error is not None and keep_error(response)):
                 raise error_from_response(response, service=self.service)

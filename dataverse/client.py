@@ -20,7 +20,7 @@ from typing import Any, Final, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from dataverse._http import HttpEngine, RetryPolicy, dump_json, json_object
+from dataverse._http import HttpEngine, RetryPolicy, Sleep, dump_json, json_object
 from dataverse.batch import (
     BatchItem,
     BatchRequest,
@@ -140,6 +140,8 @@ class DataverseClient:
         retry: the retry and throttling policy.
         page_size: `Prefer: odata.maxpagesize` for collection queries.
         trust_env: let httpx read proxy settings from the environment.
+        sleep: how the client waits before a retry; `asyncio.sleep` unless a test records
+            the waits instead of spending them.
 
     Use it as an async context manager, or call `aclose()`. `acting_for(object_id)`
     returns a view that sends `CallerObjectId` on every request and shares the connection.
@@ -157,6 +159,7 @@ class DataverseClient:
         retry: RetryPolicy | None = None,
         page_size: int = 500,
         trust_env: bool = False,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             msg = f"page_size must be between 1 and {MAX_PAGE_SIZE}"
@@ -174,6 +177,7 @@ class DataverseClient:
             max_concurrency=max_concurrency,
             retry=retry or RetryPolicy(),
             trust_env=trust_env,
+            sleep=sleep,
         )
         self._caller: uuid.UUID | None = None
         self._owner = True

@@ -11,6 +11,7 @@ appear (§7 caveats).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -21,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from dataverse._http import HttpEngine, RetryPolicy, json_object
+from dataverse._http import HttpEngine, RetryPolicy, Sleep, json_object
 from dataverse.concurrent import every
 from dataverse.errors import InvalidIdentifier, InvalidInput, NotFound, UnexpectedResponse
 from dataverse.models import DirectoryUser, EntraRoles, HeldRole, RoleAssignment, RoleMember
@@ -64,7 +65,7 @@ class GraphClient:
             public cloud.
         auth: an `httpx.Auth`, normally `EntraApp.graph_auth()`.
         ca_path: a PEM file holding the only CA to trust; None trusts the system store.
-        transport, timeout, max_concurrency, retry, trust_env: as for `DataverseClient`.
+        transport, timeout, max_concurrency, retry, trust_env, sleep: as for `DataverseClient`.
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class GraphClient:
         max_concurrency: int = 8,
         retry: RetryPolicy | None = None,
         trust_env: bool = False,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._engine = HttpEngine(
             service="graph",
@@ -90,6 +92,7 @@ class GraphClient:
             max_concurrency=max_concurrency,
             retry=retry or RetryPolicy(),
             trust_env=trust_env,
+            sleep=sleep,
         )
 
     async def __aenter__(self) -> GraphClient:

@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -69,6 +69,16 @@ class CycleReport:
     seconds: float = 0.0
 
 
+Pause = Callable[[asyncio.Event, float], Awaitable[None]]
+"""Waits up to the given seconds, returning early once the event is set."""
+
+
+async def pause_until_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """The real `Pause`: the rest of the interval, or until the loop is told to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 def default_holder() -> str:
     """A name for this replica: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -85,6 +95,9 @@ class Monitor:
         config: intervals and thresholds (`config.interval` from `MAILOPS_MONITOR_INTERVAL_S`).
         schedule: who is on call (mentions and escalation); None mentions nobody.
         holder: this replica's name in the lease (default: host and pid).
+        clock: monotonic seconds, for the length of a cycle and the start of the next.
+        pause: how `run_forever` waits between cycles; tests pass these two to run the
+            schedule in fake time.
     """
 
     def __init__(
@@ -97,8 +110,12 @@ class Monitor:
         *,
         schedule: OnCallSchedule | None = None,
         holder: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Pause = pause_until_stopped,
     ) -> None:
         self.environment = environment
+        self._clock = clock
+        self._pause = pause
         self.config = config or MonitorConfig()
         self.holder = holder or default_holder()
         self.lease_name = LEASE_PREFIX + environment
@@ -133,11 +150,11 @@ class Monitor:
         """One poll: take or keep the lease, read what changed, update incidents, send what is
         due, then move the watermarks. Errors from Dataverse or the store propagate (the
         loop logs them and tries again next interval); the watermarks then stay put."""
-        started = time.perf_counter()
+        started = self._clock()
         lease = await self._store.leases.try_acquire(self.lease_name, self.holder, self.config.ttl)
         if lease is None:
             self._step_down()
-            return CycleReport(leader=False, seconds=time.perf_counter() - started)
+            return CycleReport(leader=False, seconds=self._clock() - started)
         self._new_term(lease)
         beat = asyncio.create_task(self._heartbeat(), name=f"lease {self.lease_name}")
         try:
@@ -149,7 +166,7 @@ class Monitor:
                 leader=False,
                 token=lease.token,
                 discarded=True,
-                seconds=time.perf_counter() - started,
+                seconds=self._clock() - started,
             )
         finally:
             beat.cancel()
@@ -204,7 +221,7 @@ class Monitor:
             escalated=sent.escalated,
             held_back=sent.held_back,
             digest=digest,
-            seconds=time.perf_counter() - started,
+            seconds=self._clock() - started,
         )
 
     def _new_term(self, lease: Lease) -> None:
@@ -263,10 +280,9 @@ class Monitor:
         TTL of the leader's last renewal. `on_cycle` sees every report (metrics, logs).
         """
         interval = self.config.interval.total_seconds()
-        loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
-                started = loop.time()
+                started = self._clock()
                 wait = interval
                 try:
                     report = await self.run_cycle()
@@ -275,15 +291,14 @@ class Monitor:
                     if not report.leader:
                         wait = await self._follower_wait()
                     else:
-                        wait = max(0.0, started + interval - loop.time())
+                        wait = max(0.0, started + interval - self._clock())
                 except (DataverseError, StoreError, httpx.HTTPError, OSError) as exc:
                     log.warning("monitor %s: cycle failed: %s", self.environment, exc)
                 except Exception:
                     # The loop outlives any one bad cycle (a notifier bug, an odd row): the
                     # watermarks did not move, so the next cycle reads the same changes.
                     log.exception("monitor %s: cycle failed", self.environment)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
+                await self._pause(stop, wait)
         finally:
             if self._token is not None:
                 try:

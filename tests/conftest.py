@@ -23,6 +23,7 @@ from sim.server import SimThread
 from store import Store
 from tests.simharness import CONTOSO, FAST_RETRY, RunningSim
 from tests.store.kit import PG_SKIP_REASON, PG_URL, Backend, FakeClock
+from tests.waits import RecordedWaits
 
 _OUR_VARIABLES = ("Microsoft", "DATAVERSE_", "MAILOPS_")
 
@@ -63,24 +64,36 @@ def entra(sim: RunningSim) -> Iterator[EntraApp]:
 
 
 @pytest.fixture
-async def dv(sim: RunningSim, entra: EntraApp) -> AsyncIterator[DataverseClient]:
+def waits() -> RecordedWaits:
+    """The retry waits of the `dv` and `graph` clients: recorded, never spent."""
+    return RecordedWaits()
+
+
+@pytest.fixture
+async def dv(
+    sim: RunningSim, entra: EntraApp, waits: RecordedWaits
+) -> AsyncIterator[DataverseClient]:
     async with DataverseClient(
         sim.dataverse_url,
         auth=entra.dataverse_auth(sim.dataverse_url),
         ca_path=sim.ca_path,
         retry=FAST_RETRY,
         timeout=10.0,
+        sleep=waits,
     ) as client:
         yield client
 
 
 @pytest.fixture
-async def graph(sim: RunningSim, entra: EntraApp) -> AsyncIterator[GraphClient]:
+async def graph(
+    sim: RunningSim, entra: EntraApp, waits: RecordedWaits
+) -> AsyncIterator[GraphClient]:
     async with GraphClient(
         base_url=sim.graph_base,
         auth=entra.graph_auth(),
         ca_path=sim.ca_path,
         retry=FAST_RETRY,
+        sleep=waits,
     ) as client:
         yield client
 

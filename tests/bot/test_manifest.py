@@ -1,4 +1,7 @@
-"""`mailops manifest`: the package validates offline, its layout, and every listed command runs."""
+"""`mailops manifest`: the package validates offline, its layout, and every listed command runs.
+
+A build validates against the Teams schemas from node_modules (`make test` installs them): the
+tests that build are marked `npm`, so `-m "not npm"` runs the rest on a checkout without it."""
 
 from __future__ import annotations
 
@@ -69,6 +72,7 @@ def _png(width: int, height: int) -> bytes:
 # ---- the package -----------------------------------------------------------------------
 
 
+@pytest.mark.npm
 def test_the_built_manifest_validates_against_the_v1_30_schema(tmp_path: Path) -> None:
     files = _read(_build(tmp_path).path)
     manifest = json.loads(files["manifest.json"])
@@ -79,6 +83,7 @@ def test_the_built_manifest_validates_against_the_v1_30_schema(tmp_path: Path) -
     assert list(Draft4Validator(_schema(mf.LOCALIZATION_SCHEMA)).iter_errors(strings)) == []
 
 
+@pytest.mark.npm
 def test_the_zip_holds_the_manifest_and_icons_at_its_root(tmp_path: Path) -> None:
     files = _read(_build(tmp_path).path)
     assert set(files) == {"manifest.json", "color.png", "outline.png", "id.json"}
@@ -90,6 +95,7 @@ def test_the_zip_holds_the_manifest_and_icons_at_its_root(tmp_path: Path) -> Non
     assert [lang["file"] for lang in languages] == ["id.json"]
 
 
+@pytest.mark.npm
 def test_every_placeholder_is_filled(tmp_path: Path) -> None:
     template = (mf.SOURCE_DIR / "manifest.template.json").read_text()
     assert {"${VERSION}", "${TEAMS_APP_ID}", "${BOT_ID}"} <= {
@@ -111,6 +117,7 @@ def test_the_template_commits_no_real_ids() -> None:
     assert template["bots"][0]["commandLists"] == []
 
 
+@pytest.mark.npm
 def test_rebuilding_gives_the_same_bytes(tmp_path: Path) -> None:
     first = _build(tmp_path / "a").path.read_bytes()
     assert _build(tmp_path / "b").path.read_bytes() == first
@@ -119,6 +126,7 @@ def test_rebuilding_gives_the_same_bytes(tmp_path: Path) -> None:
 # ---- the command lists -----------------------------------------------------------------
 
 
+@pytest.mark.npm
 def test_the_lists_respect_the_schema_limits(tmp_path: Path) -> None:
     lists = _lists(_build(tmp_path).manifest)
     assert [cl["scopes"] for cl in lists] == [["personal"], ["team", "groupChat"]]
@@ -143,6 +151,7 @@ def test_every_registry_entry_could_be_listed() -> None:
     assert len(set(titles)) == len(titles), "titles map back to kinds: they must be unique"
 
 
+@pytest.mark.npm
 def test_unimplemented_commands_are_not_advertised(tmp_path: Path) -> None:
     implemented = {CommandKind.APPROVE, CommandKind.STATUS, CommandKind.HELP}
     package = _build(tmp_path, handles=lambda kind: kind in implemented)
@@ -153,6 +162,7 @@ def test_unimplemented_commands_are_not_advertised(tmp_path: Path) -> None:
     assert CommandKind.APPROVE not in package.skipped
 
 
+@pytest.mark.npm
 def test_indonesian_titles_follow_the_english_ones(tmp_path: Path) -> None:
     package = _build(tmp_path)
     for i, command_list in enumerate(_lists(package.manifest)):
@@ -163,6 +173,7 @@ def test_indonesian_titles_follow_the_english_ones(tmp_path: Path) -> None:
             assert package.localization[f"{key}.description"] == info.help_id
 
 
+@pytest.mark.npm
 async def test_every_listed_command_is_handled_by_the_router(
     tmp_path: Path, router: Router, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -192,6 +203,7 @@ def test_without_an_app_id_the_ids_are_stable_and_distinct() -> None:
     assert mf.default_app_id(BOT_ID) != mf.default_app_id(bot_id)
 
 
+@pytest.mark.npm
 def test_the_cli_takes_the_bot_id_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -237,6 +249,7 @@ def _source_copy(tmp_path: Path) -> Path:
     return source
 
 
+@pytest.mark.npm
 def test_a_wrongly_sized_icon_is_refused(tmp_path: Path) -> None:
     source = _source_copy(tmp_path)
     (source / "color.png").write_bytes(_png(96, 96))
@@ -244,6 +257,7 @@ def test_a_wrongly_sized_icon_is_refused(tmp_path: Path) -> None:
         _build(tmp_path, source=source)
 
 
+@pytest.mark.npm
 def test_an_icon_that_is_no_png_is_refused(tmp_path: Path) -> None:
     source = _source_copy(tmp_path)
     (source / "outline.png").write_bytes(b"GIF89a" + b"\x00" * 40)
@@ -251,6 +265,7 @@ def test_an_icon_that_is_no_png_is_refused(tmp_path: Path) -> None:
         _build(tmp_path, source=source)
 
 
+@pytest.mark.npm
 def test_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
     source = _source_copy(tmp_path)
     template = source / "manifest.template.json"
@@ -259,6 +274,7 @@ def test_an_unknown_placeholder_is_refused(tmp_path: Path) -> None:
         _build(tmp_path, source=source)
 
 
+@pytest.mark.npm
 def test_a_schema_violation_is_reported_with_its_path(tmp_path: Path) -> None:
     source = _source_copy(tmp_path)
     template = source / "manifest.template.json"

@@ -9,6 +9,7 @@ from dataverse.errors import NotFound, Throttled
 from dataverse.models import Mailbox
 from tests.dataverse.conftest import dataverse_requests, mailbox_id, row_ids
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 BATCH = r"^POST /api/data/v9\.2/\$batch"
 
@@ -48,7 +49,9 @@ async def test_operations_are_sent_in_chunks(sim: RunningSim, dv: DataverseClien
     assert len(_batch_posts(sim)) == 3
 
 
-async def test_a_throttled_chunk_is_retried_whole(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_a_throttled_chunk_is_retried_whole(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     ids = row_ids(sim, "mailboxes", "mailboxid")[:4]
     sim.fault(BATCH, 429, retry_after=1)
 
@@ -56,6 +59,7 @@ async def test_a_throttled_chunk_is_retried_whole(sim: RunningSim, dv: Dataverse
 
     assert all(r.ok for r in results)
     assert [p["status"] for p in _batch_posts(sim)] == [429, 200]
+    assert waits.waits == [1.0]  # after the Retry-After it asked for
 
 
 async def test_a_chunk_throttled_past_the_budget_reports_each_operation(

@@ -14,6 +14,7 @@ from dataverse.ops import testing as te
 from dataverse.ops.testing import Polling
 from tests.dataverse.conftest import add_alert, dataverse_requests, mailbox_id, oid
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 ONLINE_PROFILE = "e5000000-0000-4000-8000-000000000001"
 FAST = Polling(first=0.1, cap=0.3, deadline=10.0)
@@ -92,10 +93,13 @@ async def test_denied_for_someone_else(sim: RunningSim, dv: DataverseClient) -> 
         await list_alerts(dv, mailbox_id=mailbox_id(sim, "bob"), acting_for=oid(sim, "una"))
 
 
-async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_throttled_then_succeeding(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"GET /api/data/v9\.2/tracelogs", 429, retry_after=1, times=1)
 
     alerts = await list_alerts(dv, mailbox_id=mailbox_id(sim, "gina"))
 
     assert alerts == []
     assert 429 in [r["status"] for r in dataverse_requests(sim)]
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured

@@ -20,6 +20,7 @@ from dataverse.ops import (
 from tests.dataverse.conftest import dataverse_requests, oid
 from tests.dataverse.opskit import row, set_row, statuses
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 ONLINE_PROFILE = "e5000000-0000-4000-8000-000000000001"
 ONPREM_PROFILE = "e5000000-0000-4000-8000-000000000002"
@@ -136,9 +137,12 @@ async def test_a_412_that_does_not_resolve_is_raised(sim: RunningSim, dv: Datave
     assert row(sim, "organizations", ORG)["_defaultemailserverprofileid_value"] == ONLINE_PROFILE
 
 
-async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_throttled_then_succeeding(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"PATCH /api/data/v9\.2/organizations\(", 429, retry_after=1, times=1)
 
     change = await set_default_profile(dv, ONPREM_PROFILE)
 
     assert change.changed and 429 in statuses(sim)
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured

@@ -32,6 +32,7 @@ from dataverse.ops import (
 from tests.dataverse.conftest import dataverse_requests, oid
 from tests.dataverse.opskit import row, set_row, statuses
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 ONLINE_PROFILE = "e5000000-0000-4000-8000-000000000001"
 ONPREM_PROFILE = "e5000000-0000-4000-8000-000000000002"
@@ -145,7 +146,9 @@ async def test_denied_without_the_privilege(sim: RunningSim, dv: DataverseClient
         await create_exchange_online_profile(dv, "Una's EXO", acting_for=oid(sim, "una"))
 
 
-async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_throttled_then_succeeding(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"POST /api/data/v9\.2/emailserverprofiles", 429, retry_after=1, times=1)
 
     profile = await create_exchange_online_profile(dv, "Throttled EXO")
@@ -153,6 +156,7 @@ async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -
     assert profile.name == "Throttled EXO"
     assert statuses(sim).count(429) == 1
     assert len([r for r in dataverse_requests(sim) if r["method"] == "POST"]) == 2
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured
 
 
 async def test_point_a_profile_to_china_once(sim: RunningSim, dv: DataverseClient) -> None:
@@ -211,7 +215,9 @@ async def test_checking_and_pointing_are_denied_without_privileges(
     assert row(sim, "emailserverprofiles", ONLINE_PROFILE)["defaultserverlocation"] is None
 
 
-async def test_checking_and_pointing_when_throttled(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_checking_and_pointing_when_throttled(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"GET /api/data/v9\.2/emailserverprofiles", 429, retry_after=1, times=2)
 
     check = await check_exchange_online_profile(dv)
@@ -219,3 +225,4 @@ async def test_checking_and_pointing_when_throttled(sim: RunningSim, dv: Dataver
 
     assert check.ok and china.changed
     assert statuses(sim).count(429) == 2
+    assert waits.waits == [1.0, 1.0]  # each Retry-After: 1 honoured

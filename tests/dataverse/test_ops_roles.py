@@ -17,6 +17,7 @@ from dataverse.ops import (
 )
 from tests.dataverse.conftest import dataverse_requests, oid, systemuser_id
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 DMA_ROLE = "70000000-0000-4000-8000-000000000002"
 TEAM = "7e000000-0000-4000-8000-000000000001"
@@ -98,7 +99,9 @@ async def test_the_role_does_not_exist_before_its_version(
         )
 
 
-async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_throttled_then_succeeding(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"POST .*systemuserroles_association/\$ref", 429, retry_after=1, times=1)
 
     change = await assign_delegated_approver(
@@ -106,3 +109,4 @@ async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -
     )
 
     assert change.changed and systemuser_id(sim, "sam") in _holders(sim)
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured

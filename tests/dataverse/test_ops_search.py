@@ -15,6 +15,7 @@ from dataverse.ops.search import Candidate, Resolution
 from tests.dataverse.conftest import dataverse_requests, mailbox_id, oid, systemuser_id
 from tests.dataverse.opskit import set_row, statuses
 from tests.simharness import RunningSim
+from tests.waits import RecordedWaits
 
 ONPREM_PROFILE = "e5000000-0000-4000-8000-000000000002"
 SUPPORT_MAILBOX = "3b000000-0000-4000-8000-0000000000f1"
@@ -174,21 +175,27 @@ async def test_searching_as_a_person_sees_what_they_may(
     assert [str(m.id) for m in mine] == [mailbox_id(sim, "una")]
 
 
-async def test_throttled_then_succeeding(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_throttled_then_succeeding(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"GET /api/data/v9\.2/systemusers", 429, retry_after=1, times=1)
 
     found = await find_mailboxes(dv, MailboxFilter(person="Alice"))
 
     assert len(found) == 1 and statuses(sim)[0] == 429
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured
 
 
-async def test_resolve_when_throttled(sim: RunningSim, dv: DataverseClient) -> None:
+async def test_resolve_when_throttled(
+    sim: RunningSim, dv: DataverseClient, waits: RecordedWaits
+) -> None:
     sim.fault(r"GET /api/data/v9\.2/queues", 429, retry_after=1, times=1)
 
     resolution = await resolve(dv, "Support")
 
     assert resolution.best is not None and resolution.best.kind == "queue"
     assert 429 in statuses(sim)
+    assert waits.waits == [1.0]  # each Retry-After: 1 honoured
 
 
 async def test_resolve_as_a_person_without_read_on_queues(

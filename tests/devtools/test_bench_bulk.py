@@ -47,6 +47,7 @@ def test_one_request_at_a_time_is_bound_by_latency_or_window() -> None:
     assert sequential_bound(20_000, DOCUMENTED, 0.02) == pytest.approx(900.02)
 
 
+@pytest.mark.bench
 @pytest.mark.parametrize("targets", [[], ["--by-id"]])
 def test_a_small_run(capsys: pytest.CaptureFixture[str], targets: list[str]) -> None:
     code = main(["bulk", "--mailboxes", "30", "--latency-ms", "0", "--chunk-size", "10", *targets])

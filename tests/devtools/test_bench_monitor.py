@@ -11,6 +11,7 @@ import pytest
 from devtools.bench import main
 
 
+@pytest.mark.bench
 def test_a_small_run(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
@@ -44,6 +45,7 @@ def test_a_small_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert churn["open_incidents_after"] > 0
 
 
+@pytest.mark.bench
 def test_churn_latency_can_be_left_out(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["monitor", "--sizes", "100", "--cycles", "1", "--samples", "0", "--no-churn-latency"]

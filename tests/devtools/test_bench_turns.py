@@ -55,6 +55,7 @@ def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_turns.main(["--latency-ms", "-1"]) == 2
 
 
+@pytest.mark.bench
 def test_a_small_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
     """The real thing, small: the sim, a recorder and three bots in their own processes."""
     code = bench_turns.main(

@@ -15,7 +15,8 @@ from store import AuditEntry, AuditResult, Store
 from tests.cards.checks import check_card
 from tests.dialogs.kit import CHINA_EWS, EXO, ONPREM, text_of
 from tests.dialogs.routing_kit import say, turn_of
-from tests.simharness import RunningSim
+from tests.simharness import FAST_RETRY, RunningSim
+from tests.waits import Backoff, RecordedWaits
 
 ORG: Final = "0a000000-0000-4000-8000-000000000001"
 ONPREM_NAME: Final = '"Contoso Exchange (on-premises)"'
@@ -23,13 +24,15 @@ ONPREM_EWS: Final = "https://mail.contoso.com/EWS/Exchange.asmx"
 ROLE: Final = "delegatedmailboxapproverrole"
 SET_DEFAULTS: Final = f"set default email settings outgoing outlook profile {ONPREM_NAME}"
 ASSOCIATE: Final = r"^POST /api/data/v9\.2/systemusers\([0-9a-f-]+\)/systemuserroles_association"
-# Within the client's budget (tests: 8 retries, 10 s) every try is refused; the detail is
-# the error and Dataverse's code (0x80072322: service protection, reference §6.3). The
-# slow 429 runs for the organization's settings only: the other families record through
-# the same `audit.changing`.
+# Within the client's budget (tests: 8 retries, 10 s) every try is refused, each 429 after
+# the 1 s its Retry-After asked for; the detail is the error and Dataverse's code
+# (0x80072322: service protection, reference §6.3). The 429 runs for the organization's
+# settings only: the other families record through the same `audit.changing`.
 FAULTS: Final = [
-    pytest.param(503, None, 10, "ServiceUnavailable 503", id="503"),
-    pytest.param(429, 1, 20, "Throttled 0x80072322", id="429"),
+    pytest.param(
+        503, None, 10, "ServiceUnavailable 503", [Backoff(FAST_RETRY.backoff_cap)] * 2, id="503"
+    ),
+    pytest.param(429, 1, 20, "Throttled 0x80072322", [1.0] * 8, id="429"),
 ]
 
 
@@ -132,20 +135,23 @@ async def test_a_refused_settings_change_is_recorded(
     assert (entry.before, entry.after) == (None, None)
 
 
-@pytest.mark.parametrize(("status", "retry_after", "times", "detail"), FAULTS)
+@pytest.mark.parametrize(("status", "retry_after", "times", "detail", "waited"), FAULTS)
 async def test_a_failed_settings_change_is_recorded(
     routed: Router,
     sim: RunningSim,
     store: Store,
+    waits: RecordedWaits,
     status: int,
     retry_after: int | None,
     times: int,
     detail: str,
+    waited: list[float | Backoff],
 ) -> None:
     before = _org(sim)
     sim.fault("^PATCH /api/data/v9.2/organizations", status, retry_after=retry_after, times=times)
     answer = text_of(await say(routed, sim, store, "sam", SET_DEFAULTS))
     assert "Dataverse is" in answer
+    assert waits.waits == waited
     assert _org(sim) == before
     entry = await _only(store)
     _is(entry, "change-org-email-settings", AuditResult.FAILED, "organization", ORG)

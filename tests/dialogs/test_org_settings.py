@@ -18,7 +18,8 @@ from dataverse import DataverseClient, ops
 from dialogs.router import Router
 from tests.cards.checks import check_card
 from tests.dialogs.kit import EXO, ONPREM, click, say, text_of
-from tests.simharness import RunningSim
+from tests.simharness import FAST_RETRY, RunningSim
+from tests.waits import Backoff, RecordedWaits
 
 ALICE_USER: Final = "5e000000-0000-4000-8000-000000000009"
 SET_DEFAULTS: Final = (
@@ -172,26 +173,31 @@ async def test_set_default_profile_by_a_prefix_is_confirmed_first(
 
 
 @pytest.mark.parametrize(
-    ("status", "retry_after", "times", "expected"),
+    ("status", "retry_after", "times", "expected", "waited"),
     [
-        # Within the client's budget (tests: 8 retries, 10 s) every try is refused.
-        (429, 1, 20, "Dataverse is busy"),
-        (503, None, 10, "Dataverse is not available"),
+        # Within the client's budget (tests: 8 retries, 10 s) every try is refused, each
+        # after the 1 s its Retry-After asked for (§6.3).
+        (429, 1, 20, "Dataverse is busy", [1.0] * 8),
+        # The PATCH carries If-Match (idempotent): a 503 is retried after jittered backoffs.
+        (503, None, 10, "Dataverse is not available", [Backoff(FAST_RETRY.backoff_cap)] * 2),
     ],
 )
 async def test_set_default_email_settings_dataverse_failure(
     router: Router,
     sim: RunningSim,
+    waits: RecordedWaits,
     status: int,
     retry_after: int | None,
     times: int,
     expected: str,
+    waited: list[float | Backoff],
 ) -> None:
     """Nothing half-applied: the profile and the XML are one PATCH of the organization row."""
     before = _org(sim)
     sim.fault("^PATCH /api/data/v9.2/organizations", status, retry_after=retry_after, times=times)
     shown = await _ask(router, sim, "sam", SET_DEFAULTS)
     assert expected in shown
+    assert waits.waits == waited
     assert _org(sim) == before
     assert not _applied(sim)
 
@@ -281,24 +287,27 @@ async def test_approval_scope_that_does_not_exist(router: Router, sim: RunningSi
 
 
 @pytest.mark.parametrize(
-    ("status", "retry_after", "times", "expected"),
+    ("status", "retry_after", "times", "expected", "waited"),
     [
-        (429, 1, 20, "Dataverse is busy"),
-        (503, None, 10, "Dataverse is not available"),
+        (429, 1, 20, "Dataverse is busy", [1.0] * 8),
+        (503, None, 10, "Dataverse is not available", [Backoff(FAST_RETRY.backoff_cap)] * 2),
     ],
 )
 async def test_turn_off_approval_dataverse_failure(
     router: Router,
     sim: RunningSim,
+    waits: RecordedWaits,
     status: int,
     retry_after: int | None,
     times: int,
     expected: str,
+    waited: list[float | Backoff],
 ) -> None:
     """Both switches are one PATCH: neither is left changed."""
     sim.fault("^PATCH /api/data/v9.2/organizations", status, retry_after=retry_after, times=times)
     shown = await _ask(router, sim, "eddie", "turn off approval for both")
     assert expected in shown
+    assert waits.waits == waited
     org = _org(sim)
     assert org["requireapprovalforuseremail"] is True
     assert org["requireapprovalforqueueemail"] is True

@@ -18,7 +18,8 @@ from dataverse import DataverseClient, ops
 from dialogs.router import Router
 from tests.cards.checks import check_card
 from tests.dialogs.kit import CHINA_EWS, EXO, ONPREM, click, say, text_of
-from tests.simharness import RunningSim
+from tests.simharness import FAST_RETRY, RunningSim
+from tests.waits import Backoff, RecordedWaits
 
 OTTO: Final = "3b000000-0000-4000-8000-00000000000c"
 OLGA: Final = "3b000000-0000-4000-8000-00000000000d"
@@ -459,27 +460,31 @@ async def test_make_default_forged_button_is_out_of_date(router: Router, sim: Ru
 
 
 @pytest.mark.parametrize(
-    ("status", "retry_after", "times", "expected"),
+    ("status", "retry_after", "times", "expected", "waited"),
     [
         # The client honours Retry-After within its budget (tests: 8 retries, 10 s); the
         # 20 refusals outlast it.
-        (429, 1, 20, "Dataverse is busy"),
-        (503, None, 10, "Dataverse is not available"),
+        (429, 1, 20, "Dataverse is busy", [1.0] * 8),
+        # The PATCH carries If-Match (idempotent): a 503 is retried after jittered backoffs.
+        (503, None, 10, "Dataverse is not available", [Backoff(FAST_RETRY.backoff_cap)] * 2),
     ],
 )
 async def test_make_default_dataverse_failure(
     router: Router,
     sim: RunningSim,
+    waits: RecordedWaits,
     status: int,
     retry_after: int | None,
     times: int,
     expected: str,
+    waited: list[float | Backoff],
 ) -> None:
     sim.fault("^PATCH /api/data/v9.2/organizations", status, retry_after=retry_after, times=times)
     shown = await _ask(
         router, sim, "eddie", 'make "Contoso Exchange (on-premises)" the default profile'
     )
     assert expected in shown
+    assert waits.waits == waited
     assert _org(sim)["_defaultemailserverprofileid_value"] == EXO
     assert not _applied(sim)
 

@@ -162,6 +162,7 @@ def test_the_demo_refuses_people_the_fixture_lacks(capsys: pytest.CaptureFixture
     assert "--as: no zed in the fixture (people: gina, eddie" in capsys.readouterr().err
 
 
+@pytest.mark.npm  # the Playground half of the check wants node_modules
 def test_missing_tools_fail_the_e2e_tests_saying_to_run_make_test(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

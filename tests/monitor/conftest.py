@@ -58,6 +58,7 @@ def make_factory(dv: DataverseClient, notifier: RecordingNotifier) -> Callable[.
         holder: str = "replica-a",
         config: MonitorConfig | None = None,
         schedule: OnCallSchedule | None = ON_CALL_LIST,
+        **timing: Any,  # clock, pause: the schedule in fake time
     ) -> Monitor:
         return Monitor(
             ENV,
@@ -67,6 +68,7 @@ def make_factory(dv: DataverseClient, notifier: RecordingNotifier) -> Callable[.
             config or quiet_config(),
             schedule=schedule,
             holder=holder,
+            **timing,
         )
 
     return build
