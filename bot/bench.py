@@ -1,4 +1,4 @@
-"""`mailops bench`: benchmarks against an in-process sim.
+"""`mailops bench`: benchmarks against a sim of their own.
 
     mailops bench bulk --mailboxes 5000 --latency-ms 20
 
@@ -7,50 +7,60 @@ admin + System Administrator) through `CallerObjectId`:
 
 - the bulk path (`dataverse.ops`): one query finds the pending mailboxes (or, with
   `--by-id`, the operations read the given ids), `approve_many` writes the approvals through
-  `$batch` (chunked, a few requests in flight, each chunk verified by a read in the same
-  batch), and `test_and_enable_many` queues the tests with the rows read back;
+  `$batch` (spread evenly over up to `--parallel` requests in flight, each batch verified by
+  a read in the same batch), and `test_and_enable_many` queues the tests with the rows read
+  back;
 - after a sim reset, the one-record-at-a-time way a `Set-CrmRecord` script works: per
   mailbox, sequentially, read the record and write the approval, read it and write the test
   flag (four requests).
 
-It prints one JSON object.
+The sim runs in a process of its own, so that it and the client each have a core (and a
+GIL), as a real client and Dataverse do. It prints one JSON object.
 
-`bound_seconds` is the lower bound that the sim's service protection and latency allow for
-the operations the bulk path needed:
+`bound_seconds` is the lower bound that the sim's modelled service protection and latency
+allow for the K operations in the Q requests the bulk path needed (api-limits.md: a `$batch`
+counts once against the requests window, each of its operations adds its execution time,
+and it holds one concurrency slot; its operations run one after the other, so each takes
+the sim's base latency L):
 
-    window  = (ceil(K / R) - 1) * W     K operations, R per sliding window of W seconds:
-                                        operation R+1 cannot be admitted before the first
-                                        one leaves the window, operation 2R+1 before W
-                                        later again, …
-    latency = ceil(K / (B * C)) * L     every request waits the sim's base latency L first;
-                                        at most C requests of at most B operations each
-                                        (the batch size limit) are in flight at once
-    bound   = window + latency
+    concurrency       = max(K * L / C, L * M)    at most C requests in flight, each
+                                                 operation L of one of them; a request of
+                                                 M operations takes M * L by itself
+    execution window  = (ceil(K * L / E) - 1) * W   E seconds of execution time per
+                                                 sliding window of W seconds: the time of
+                                                 operation E/L + 1 cannot be spent before
+                                                 the first one has left the window, …
+    requests window   = (ceil(Q / R) - 1) * W    R requests per window, likewise
+    bound             = max(concurrency, execution window, requests window)
 
-The execution-time limit (20 minutes per window) is not part of it: the sim's handlers
-spend far less than that.
+Each term is a floor by itself; which one binds depends on K, L and the limits (with the
+documented ones and K = 10,051, L = 20 ms: K * L / C = 3.87 s, the windows 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import math
+import multiprocessing
 import ssl
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import yaml
 
 from dataverse import DataverseClient, EntraApp, RetryPolicy
+from dataverse._transport import network_transport
 from dataverse.errors import DataverseError, Throttled
 from dataverse.models import EmailApproval, Mailbox
 from dataverse.ops import (
@@ -60,6 +70,7 @@ from dataverse.ops import (
     find_mailboxes,
     test_and_enable_many,
 )
+from dataverse.ops._bulk import MAX_PARALLEL
 from sim.context import Limits
 from sim.fixture import FIXTURES_DIR, Fixture, GeneratedMailboxes
 from sim.server import SimThread
@@ -76,19 +87,29 @@ DOCUMENTED = Limits()  # Microsoft's documented defaults (reference §6.3)
 # ---- counting ---------------------------------------------------------------------------
 
 
+_BATCH_PART: Final = b"Content-Type: application/http"
+
+
 class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts the HTTP requests a client sends and the 429 answers it gets."""
+    """Counts the HTTP requests a client sends, the 429 answers it gets, and the operations
+    of the requests the service took (a `$batch` counts its parts)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.requests = 0
         self.throttled = 0
+        self.operations = 0
+        self.longest = 0  # operations of the largest request taken
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         self.requests += 1
         if response.status_code == 429:
             self.throttled += 1
+        else:
+            operations = _operations(request)
+            self.operations += operations
+            self.longest = max(self.longest, operations)
         return response
 
     async def aclose(self) -> None:
@@ -97,12 +118,23 @@ class CountingTransport(httpx.AsyncBaseTransport):
     def reset(self) -> None:
         self.requests = 0
         self.throttled = 0
+        self.operations = 0
+        self.longest = 0
+
+
+def _operations(request: httpx.Request) -> int:
+    if not request.url.path.endswith("/$batch"):
+        return 1
+    try:
+        return max(1, request.content.count(_BATCH_PART))
+    except httpx.RequestNotRead:  # a streamed body: not what the client sends
+        return 1
 
 
 @dataclass
 class OperationCounter:
-    """What the sim's service protection accounted: operations admitted (a `$batch` counts
-    its parts) and execution time (admission to answer; the sim runs one at a time)."""
+    """What the sim's service protection accounted: requests admitted (a `$batch` once) and
+    execution time (admission to answer: its operations' latencies and processing)."""
 
     admitted: int = 0
     execution_s: float = 0.0
@@ -113,22 +145,22 @@ class OperationCounter:
 
 
 def count_operations(thread: SimThread) -> OperationCounter:
-    """Wrap the sim's admission so the bench sees the operation count the sim enforces."""
+    """Wrap the sim's admission so the bench sees the request count the sim enforces."""
     counter = OperationCounter()
 
     def install() -> None:
         protection = service(thread.sim).protection
-        admit: Callable[[str, int], Ticket] = protection.admit
+        admit: Callable[[str], Ticket] = protection.admit
         release: Callable[[Ticket], None] = protection.release
 
-        def counting(user: str, cost: int = 1) -> Ticket:
-            ticket = admit(user, cost)
-            counter.admitted += max(1, cost)
+        def counting(user: str) -> Ticket:
+            ticket = admit(user)
+            counter.admitted += 1
             return ticket
 
         def timing(ticket: Ticket) -> None:
             if not ticket.released:
-                counter.execution_s += max(0.0, time.monotonic() - ticket.started)
+                counter.execution_s += max(0.0, protection.now() - ticket.started)
             release(ticket)
 
         protection.admit = counting  # type: ignore[method-assign]
@@ -141,14 +173,28 @@ def count_operations(thread: SimThread) -> OperationCounter:
 # ---- the lower bound ----------------------------------------------------------------------
 
 
-def lower_bound(operations: int, limits: Limits, latency_s: float) -> dict[str, float]:
-    """The bound of the module docstring, with its two parts."""
+def lower_bound(
+    operations: int,
+    requests: int,
+    limits: Limits,
+    latency_s: float,
+    longest: int = 1,
+) -> dict[str, float]:
+    """The bound of the module docstring, with its three terms."""
     if operations <= 0:
-        return {"window_s": 0.0, "latency_s": 0.0, "bound_s": 0.0}
-    window = (math.ceil(operations / limits.requests_per_window) - 1) * limits.window_seconds
-    per_round = limits.max_batch_parts * limits.concurrent_requests
-    latency = math.ceil(operations / per_round) * latency_s
-    return {"window_s": window, "latency_s": latency, "bound_s": window + latency}
+        return {"concurrency_s": 0.0, "execution_s": 0.0, "requests_s": 0.0, "bound_s": 0.0}
+    window = limits.window_seconds
+    work_s = operations * latency_s
+    concurrency = max(work_s / limits.concurrent_requests, longest * latency_s)
+    execution_s = limits.execution_ms_per_window / 1000
+    execution = (max(1, math.ceil(work_s / execution_s)) - 1) * window
+    by_requests = (max(1, math.ceil(requests / limits.requests_per_window)) - 1) * window
+    return {
+        "concurrency_s": concurrency,
+        "execution_s": execution,
+        "requests_s": by_requests,
+        "bound_s": max(concurrency, execution, by_requests),
+    }
 
 
 def sequential_bound(operations: int, limits: Limits, latency_s: float) -> float:
@@ -197,6 +243,7 @@ async def configure(admin: httpx.AsyncClient, limits: Limits, latency_ms: int) -
                 "requests_per_window": limits.requests_per_window,
                 "window_seconds": float(limits.window_seconds),
                 "concurrent_requests": limits.concurrent_requests,
+                "execution_ms_per_window": limits.execution_ms_per_window,
             },
         )
     ).raise_for_status()
@@ -219,6 +266,79 @@ def sim_progress(thread: SimThread, ids: Sequence[str]) -> dict[str, int]:
         }
 
     return thread.call(look)
+
+
+def _serve_sim(fixture_path: Path, state_dir: Path, conn: Connection) -> None:
+    """The child process: run the sim and answer the bench's questions about it."""
+    thread = SimThread(fixture_path, state_dir).start()
+    try:
+        counter = count_operations(thread)
+        cpu = time.process_time()
+        conn.send((thread.sim.origin, thread.tls.ca_cert, generated_ids(thread)))
+        while True:
+            command, argument = conn.recv()
+            if command == "stop":
+                break
+            if command == "progress":
+                conn.send(sim_progress(thread, argument))
+            elif command == "reset_counter":
+                counter.reset()
+                cpu = time.process_time()
+                conn.send(None)
+            elif command == "counter":
+                conn.send((counter.admitted, counter.execution_s, time.process_time() - cpu))
+    finally:
+        thread.stop()
+
+
+@dataclass
+class SimProcess:
+    """The sim in a process of its own: the client's work and the sim's do not share a GIL."""
+
+    fixture_path: Path
+    state_dir: Path
+    origin: str = ""
+    ca_cert: Path = field(default_factory=Path)
+    ids: list[str] = field(default_factory=list)
+    _conn: Connection | None = None
+    _process: Any = None
+
+    def start(self) -> SimProcess:
+        context = multiprocessing.get_context("spawn")  # no copy of this process's loop
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve_sim, args=(self.fixture_path, self.state_dir, theirs), daemon=True
+        )
+        self._process.start()
+        theirs.close()
+        self._conn = ours
+        try:
+            if not ours.poll(120):
+                msg = "the sim process did not start within 120 s"
+                raise OSError(msg)
+            self.origin, self.ca_cert, self.ids = ours.recv()
+        except (OSError, EOFError) as exc:
+            self.stop()
+            msg = f"the sim process failed to start: {exc or type(exc).__name__}"
+            raise OSError(msg) from exc
+        return self
+
+    def ask(self, command: str, argument: Any = None) -> Any:
+        assert self._conn is not None
+        self._conn.send((command, argument))
+        return self._conn.recv()
+
+    def stop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):  # the child is gone already
+                self._conn.send(("stop", None))
+            self._conn.close()
+            self._conn = None
+        if self._process is not None:
+            self._process.join(timeout=30)
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process = None
 
 
 # ---- the two ways --------------------------------------------------------------------------
@@ -281,13 +401,12 @@ async def run_baseline(client: DataverseClient, ids: Sequence[str]) -> int:
 
 
 def _client(
-    thread: SimThread,
+    origin: str,
     app: EntraApp,
     transport: CountingTransport,
     retry: RetryPolicy,
     parallel: int,
 ) -> DataverseClient:
-    origin = thread.sim.origin
     return DataverseClient(
         origin,
         auth=app.dataverse_auth(origin),
@@ -304,50 +423,51 @@ async def bench_bulk(args: argparse.Namespace) -> dict[str, Any]:
         requests_per_window=args.requests_per_window,
         window_seconds=args.window_s,
         concurrent_requests=args.concurrency_limit,
+        execution_ms_per_window=args.execution_ms_per_window,
     )
     latency_s = args.latency_ms / 1000
     with tempfile.TemporaryDirectory(prefix="mailops-bench-") as tmp:
         directory = Path(tmp)
         fixture_path = bench_fixture(args.mailboxes, directory)
-        thread = SimThread(fixture_path, directory / "sim").start()
+        sim = SimProcess(fixture_path, directory / "sim").start()
         try:
-            return await _measure(args, thread, limits, latency_s)
+            return await _measure(args, sim, Fixture.load(fixture_path), limits, latency_s)
         finally:
-            thread.stop()
+            sim.stop()
 
 
 async def _measure(
-    args: argparse.Namespace, thread: SimThread, limits: Limits, latency_s: float
+    args: argparse.Namespace, sim: SimProcess, fixture: Fixture, limits: Limits, latency_s: float
 ) -> dict[str, Any]:
-    sim = thread.sim
-    fixture = sim.fixture
     eddie = next(p.object_id for p in fixture.people if p.name == ACTING_AS)
-    ca = ssl.create_default_context(cafile=str(thread.tls.ca_cert))
-    counter = count_operations(thread)
-    ids = generated_ids(thread)
+    ca = ssl.create_default_context(cafile=str(sim.ca_cert))
+    ids = sim.ids
     options = BulkOptions(chunk_size=args.chunk_size, max_parallel=args.parallel)
     admin = httpx.AsyncClient(base_url=f"{sim.origin}/_sim/", verify=ca)
     app = EntraApp(
         authority=f"{sim.origin}/{fixture.tenant_id}",
         client_id=fixture.application.client_id,
         client_credential=fixture.application.client_secret,
-        ca_path=thread.tls.ca_cert,
+        ca_path=sim.ca_cert,
     )
     try:
         # -- bulk
         await configure(admin, limits, args.latency_ms)
-        transport = CountingTransport(httpx.AsyncHTTPTransport(verify=ca))
+        transport = CountingTransport(
+            network_transport(sim.ca_cert, max_connections=args.parallel)
+        )
         bulk_retry = RetryPolicy()  # short 429 waits inside the client; long ones in ops
-        async with _client(thread, app, transport, bulk_retry, args.parallel) as client:
+        async with _client(sim.origin, app, transport, bulk_retry, args.parallel) as client:
             await client.whoami()  # a token and a connection before the clock starts
             transport.reset()
-            counter.reset()
-            started = time.perf_counter()
+            sim.ask("reset_counter")
+            started, client_cpu = time.perf_counter(), time.process_time()
             outcome = await run_bulk(client, ids, eddie, options, by_query=not args.by_id)
             bulk_seconds = time.perf_counter() - started
-        bulk_requests, bulk_429 = transport.requests, transport.throttled
-        bulk_operations, bulk_execution = counter.admitted, counter.execution_s
-        in_sim = sim_progress(thread, ids)
+            client_cpu = time.process_time() - client_cpu
+        bulk = transport
+        bulk_admitted, bulk_execution, sim_cpu = sim.ask("counter")
+        in_sim = sim.ask("progress", ids)
 
         # -- baseline
         (await admin.post("reset")).raise_for_status()
@@ -356,16 +476,16 @@ async def _measure(
         patient = RetryPolicy(
             throttle_budget=limits.window_seconds * 4 + 60, max_throttle_retries=1_000_000
         )
-        transport = CountingTransport(httpx.AsyncHTTPTransport(verify=ca))
-        async with _client(thread, app, transport, patient, 1) as client:
+        transport = CountingTransport(network_transport(sim.ca_cert, max_connections=1))
+        async with _client(sim.origin, app, transport, patient, 1) as client:
             await client.whoami()
             transport.reset()
-            counter.reset()
+            sim.ask("reset_counter")
             started = time.perf_counter()
             baseline_failures = await run_baseline(client.acting_for(eddie), sample)
             measured = time.perf_counter() - started
-        baseline_progress = sim_progress(thread, sample)
-        base_ops = counter.admitted
+        baseline_progress = sim.ask("progress", sample)
+        base_ops = transport.operations
         sampled = len(sample) < len(ids)
         scale = len(ids) / len(sample) if sample else 1.0
         baseline_seconds = measured * scale
@@ -373,7 +493,7 @@ async def _measure(
         await admin.aclose()
         app.close()
 
-    bound = lower_bound(bulk_operations, limits, latency_s)
+    bound = lower_bound(bulk.operations, bulk_admitted, limits, latency_s, bulk.longest)
     full_baseline_ops = round(base_ops * scale)
     result: dict[str, Any] = {
         "mailboxes": len(ids),
@@ -381,39 +501,45 @@ async def _measure(
         "bulk_seconds": round(bulk_seconds, 3),
         "baseline_seconds": round(baseline_seconds, 3),
         "speedup": round(baseline_seconds / bulk_seconds, 2) if bulk_seconds else None,
-        "requests": bulk_requests,
-        "operations": bulk_operations,
+        "requests": bulk.requests,
+        "operations": bulk.operations,
         "bound_seconds": round(bound["bound_s"], 3),
         "bulk_to_bound": round(bulk_seconds / bound["bound_s"], 3) if bound["bound_s"] else None,
-        "throttled_429": bulk_429,
+        "throttled_429": bulk.throttled,
         "unhandled_429": outcome["unhandled_429"],
         "limits": {
             "requests_per_window": limits.requests_per_window,
             "window_s": limits.window_seconds,
             "concurrency_limit": limits.concurrent_requests,
-            "max_batch_operations": limits.max_batch_parts,
             "execution_ms_per_window": limits.execution_ms_per_window,
+            "max_batch_operations": limits.max_batch_parts,
             "documented": (
                 limits.requests_per_window == DOCUMENTED.requests_per_window
                 and limits.window_seconds == DOCUMENTED.window_seconds
                 and limits.concurrent_requests == DOCUMENTED.concurrent_requests
+                and limits.execution_ms_per_window == DOCUMENTED.execution_ms_per_window
             ),
         },
         "bound": {
-            "operations": bulk_operations,
-            "window_part_s": round(bound["window_s"], 3),
-            "latency_part_s": round(bound["latency_s"], 3),
-            "formula": "(ceil(K/R)-1)*W + ceil(K/(B*C))*L",
+            "operations": bulk.operations,
+            "requests_admitted": bulk_admitted,
+            "longest_request_operations": bulk.longest,
+            "concurrency_part_s": round(bound["concurrency_s"], 3),
+            "execution_window_part_s": round(bound["execution_s"], 3),
+            "requests_window_part_s": round(bound["requests_s"], 3),
+            "formula": "max(max(K*L/C, M*L), (ceil(K*L/E)-1)*W, (ceil(Q/R)-1)*W)",
         },
         "bulk": {
             "targets": outcome["targets"],
             "targets_found": outcome["targets_found"],
-            "chunk_size": options.chunk_size,
+            "chunk_size": options.chunk_size or "spread",
             "max_parallel": options.max_parallel,
             "approve": outcome["approve"],
             "test_and_enable": outcome["test_and_enable"],
             "errors": outcome["errors"],
             "sim_execution_seconds": round(bulk_execution, 3),
+            "sim_cpu_seconds": round(sim_cpu, 3),
+            "client_cpu_seconds": round(client_cpu, 3),
             "sim_approved": in_sim["approved"],
             "sim_tested": in_sim["tested"],
         },
@@ -470,6 +596,11 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency-limit", type=_positive(int), default=DOCUMENTED.concurrent_requests
     )
     bulk.add_argument(
+        "--execution-ms-per-window",
+        type=_positive(int),
+        default=DOCUMENTED.execution_ms_per_window,
+    )
+    bulk.add_argument(
         "--baseline-sample",
         type=_positive(int),
         default=None,
@@ -477,8 +608,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run the baseline on K mailboxes and scale linearly (only valid when the "
         "window does not bind K mailboxes' operations)",
     )
-    bulk.add_argument("--chunk-size", type=_positive(int), default=100)
-    bulk.add_argument("--parallel", type=_positive(int), default=4)
+    bulk.add_argument(
+        "--chunk-size",
+        type=_positive(int),
+        default=None,
+        help="operations per $batch (default: spread evenly over --parallel requests)",
+    )
+    bulk.add_argument(
+        "--parallel",
+        type=_positive(int),
+        default=MAX_PARALLEL,
+        help=f"$batch requests in flight (at most {MAX_PARALLEL})",
+    )
     bulk.add_argument(
         "--by-id",
         action="store_true",

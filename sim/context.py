@@ -16,8 +16,9 @@ from sim.state import SimState
 class Limits:
     """Service protection limits (reference/dataverse.md §6.3, source S11).
 
-    Per user (application users included), over a sliding window. Every operation inside
-    a `$batch` counts as one request. Tests shrink these through `POST /_sim/limits`.
+    Per user (application users included), over a sliding window. A `$batch` counts as one
+    request and holds one concurrency slot; each of its operations adds its own execution time
+    (api-limits.md; `sim.webapi.throttle`). Tests shrink these through `POST /_sim/limits`.
     """
 
     requests_per_window: int = 6000

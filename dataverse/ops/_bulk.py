@@ -7,9 +7,15 @@
   `$batch` (one operation per query, not per row: service protection counts operations).
   Ids a query did not return are read one by one, so a missing row answers 404 and an
   unreadable one 403, as Dataverse says it.
-- Writes go through `$batch` with continue-on-error, `BulkOptions.chunk_size` operations per
-  request and `max_parallel` requests in flight (well below the 52 concurrent requests a
-  user may have, reference §6.3). Every write carries `If-Match` with the row's ETag, so a
+- Writes go through `$batch` with continue-on-error, at most `max_parallel` requests in
+  flight. A `$batch` counts once against the number-of-requests limit, but each of its
+  operations still adds its execution time, the operations run one after the other, and the
+  batch holds one of the user's 52 concurrent slots (reference §6.3, api-limits.md). So the
+  time of a run is set by its longest batch, and the operations are spread evenly over as
+  many batches as may run at once (`spread`): N operations with P slots take ceil(N / P)
+  operations' time per round, in ceil(N / (1000 P)) rounds, rather than a fixed size's
+  N / size batches queuing for P slots. `BulkOptions.chunk_size` fixes the size instead.
+  Every write carries `If-Match` with the row's ETag, so a
   repeat can never apply twice: it answers 412, and a 412 is settled by reading the row again
   and comparing it with what was asked for.
 - A 429 means the request was refused before it ran: the refused operations wait the
@@ -56,7 +62,13 @@ Caller: TypeAlias = str | uuid.UUID | None
 # Mailbox reads ask which table the polymorphic regarding lookup points to (user or queue).
 _MAILBOX_PREFER: Final = {"Prefer": f'odata.include-annotations="{LOOKUP_LOGICAL_NAME}"'}
 _BIND: Final = re.compile(r"^/?([A-Za-z_]+)\(([0-9a-fA-F-]{36})\)$")
-MAX_PARALLEL: Final = 16  # hard ceiling, far below the service's 52 concurrent requests
+# Dataverse's documented concurrency limit per user (reference §6.3): the 53rd request in
+# flight is refused at once. Two slots stay free for what the rest of the bot sends as the
+# same application user while a bulk run is going (a monitor cycle, someone else's single
+# read); a collision is not an error either, only a 429 whose Retry-After the chunk waits.
+CONCURRENCY_LIMIT: Final = 52
+MAX_PARALLEL: Final = CONCURRENCY_LIMIT - 2
+MAX_BATCH_OPERATIONS: Final = 1000  # per `$batch` (reference §6.5)
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,15 @@ class BulkOptions:
     """How a bulk operation talks to Dataverse.
 
     Attributes:
-        chunk_size: write operations per `$batch` request (at most 1000, §6.5).
-        max_parallel: `$batch` requests in flight at once.
+        chunk_size: write operations per `$batch` request (at most 1000, §6.5); None spreads
+            them evenly over `max_parallel` requests (`spread`), none smaller than
+            `min_chunk` operations.
+        max_parallel: `$batch` requests in flight at once (at most `MAX_PARALLEL`). The
+            default, 8, is what a `DataverseClient` sends at once unless told otherwise
+            (`max_concurrency`): more batches than that would only queue in the client,
+            each a longer wait than the spread sizes assume.
+        min_chunk: the fewest operations a spread batch carries: below it a request's own
+            cost (a round trip, headers, a token check) outweighs running in parallel.
         ids_per_query: mailbox ids per read query (its URL must stay short).
         reads_per_batch: read queries per `$batch` request.
         throttle_budget: seconds a chunk may spend waiting on 429 Retry-After in total.
@@ -73,8 +92,9 @@ class BulkOptions:
             batch's parts in order); False reads back in a separate request afterwards.
     """
 
-    chunk_size: int = 100
-    max_parallel: int = 4
+    chunk_size: int | None = None
+    max_parallel: int = 8
+    min_chunk: int = 10
     ids_per_query: int = 100
     reads_per_batch: int = 10
     throttle_budget: float = 900.0
@@ -82,8 +102,10 @@ class BulkOptions:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 1 <= self.chunk_size <= 1000:
-            problems.append("chunk_size must be 1..1000")
+        if self.chunk_size is not None and not 1 <= self.chunk_size <= MAX_BATCH_OPERATIONS:
+            problems.append(f"chunk_size must be 1..{MAX_BATCH_OPERATIONS}")
+        if not 1 <= self.min_chunk <= MAX_BATCH_OPERATIONS:
+            problems.append(f"min_chunk must be 1..{MAX_BATCH_OPERATIONS}")
         if not 1 <= self.max_parallel <= MAX_PARALLEL:
             problems.append(f"max_parallel must be 1..{MAX_PARALLEL}")
         if not 1 <= self.ids_per_query <= 200:
@@ -206,8 +228,42 @@ def _transient(result: BatchResult) -> bool:
     )
 
 
-def _chunks(ops: Sequence[Op[K]], size: int) -> list[list[Op[K]]]:
-    return [list(ops[i : i + size]) for i in range(0, len(ops), size)]
+def spread(
+    count: int, parallel: int, min_chunk: int = 1, largest: int = MAX_BATCH_OPERATIONS
+) -> list[int]:
+    """Batch sizes for `count` operations, `parallel` batches at a time: as few rounds as
+    batches of at most `largest` operations allow, each round's batches as even as possible
+    (they differ by one at most), none below `min_chunk` unless `count` is."""
+    if count <= 0:
+        return []
+    rounds = -(-count // (parallel * largest))
+    batches = max(1, min(parallel * rounds, count // max(1, min_chunk)))
+    batches = max(batches, -(-count // largest))
+    small, extra = divmod(count, batches)
+    return [small + 1] * extra + [small] * (batches - extra)
+
+
+def room(ops: Sequence[Op[K]], tail: Callable[[Sequence[K]], list[BatchRequest]] | None) -> int:
+    """The most of `ops` one `$batch` can carry when `tail` adds its requests to each: the
+    whole batch stays within the 1000 operations Dataverse accepts (reference §6.5)."""
+    largest = MAX_BATCH_OPERATIONS
+    if tail is None or not ops:
+        return largest
+    while largest > 1:
+        extra = len(tail([op.key for op in ops[:largest]]))
+        if largest + extra <= MAX_BATCH_OPERATIONS:
+            break
+        largest = max(1, MAX_BATCH_OPERATIONS - extra)
+    return largest
+
+
+def _chunks(ops: Sequence[Op[K]], sizes: Sequence[int]) -> list[list[Op[K]]]:
+    out: list[list[Op[K]]] = []
+    start = 0
+    for size in sizes:
+        out.append(list(ops[start : start + size]))
+        start += size
+    return out
 
 
 async def execute(
@@ -259,10 +315,14 @@ async def execute(
             waited += wait
             pending = retry
 
-    tasks = [
-        asyncio.ensure_future(run(chunk))
-        for chunk in _chunks(ops, chunk_size or options.chunk_size)
-    ]
+    largest = room(ops, tail)
+    size = chunk_size or options.chunk_size
+    if size is not None:
+        size = min(size, largest)
+        sizes = [size] * (len(ops) // size) + ([len(ops) % size] if len(ops) % size else [])
+    else:
+        sizes = spread(len(ops), options.max_parallel, options.min_chunk, largest)
+    tasks = [asyncio.ensure_future(run(chunk)) for chunk in _chunks(ops, sizes)]
     try:
         await asyncio.gather(*tasks)
     except BaseException:

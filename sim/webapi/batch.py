@@ -7,7 +7,13 @@ request (request line with an absolute or relative URL, headers, JSON body); a p
 
 - at most `Limits.max_batch_parts` operations (1000), change-set members included, else 400;
   no GET inside a change set and no change set inside a change set (400 for the whole batch);
-- operations run in order; a change set is atomic: when one of its operations fails, the
+- operations run one after the other, in order (Microsoft's Python SDK, `BatchRequest`:
+  "Operations are executed sequentially in the order added"), each taking the sim's base
+  latency before it runs, so a batch of N operations takes N latencies plus their processing,
+  and each adds its time to the execution-time window when it ends (api-limits.md: batching
+  does not avoid that limit); the batch holds one request and one concurrency slot (§6.3,
+  `sim.webapi.throttle`);
+- a change set is atomic: when one of its operations fails, the
   in-memory changes of the others are rolled back and the change set answers with that one
   error; `Content-ID` values name created rows as `$<id>` for later members of the same change
   set (in the URL or in `@odata.bind` / `@odata.id`); an unknown reference is a 400;
@@ -47,6 +53,7 @@ from sim.webapi.model import (
     json_response,
 )
 from sim.webapi.odata import parse_prefer
+from sim.webapi.throttle import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +220,42 @@ class BatchContext:
     token_object_id: str
     caller_object_id: rules.Impersonation  # the batch's own impersonation headers
     dispatch: Dispatcher
+    ticket: Ticket  # the batch's admission: its operations charge their time to it
+    latency_s: float = 0.0  # the sim's base latency, per operation
+
+
+class _Pace:
+    """Serves each operation of a batch its base latency, one after the other.
+
+    Waits are aimed at a running deadline (latency plus the processing of the operations so
+    far), so the sim's own scheduling delays, when many batches share its event loop, do not
+    add up over a long batch: a batch of N operations takes N latencies plus its processing.
+    A change set waits its members' latencies before the first one runs, so that no other
+    request sees it half done (it is one transaction).
+    """
+
+    def __init__(self, ctx: BatchContext) -> None:
+        self._ctx = ctx
+        self._due = ctx.api.protection.now()
+
+    async def wait(self, operations: int) -> None:
+        if self._ctx.latency_s <= 0:
+            return
+        protection = self._ctx.api.protection
+        self._due += self._ctx.latency_s * operations
+        wait = self._due - protection.now()
+        if wait > 0:
+            await protection.serve(wait)
+
+    def run(
+        self, op: Operation, txn: Transaction | None, content_ids: dict[str, str]
+    ) -> DvResponse:
+        protection = self._ctx.api.protection
+        started = protection.now()
+        resp = _run(self._ctx, op, txn, content_ids)
+        self._due += protection.now() - started
+        protection.charge(self._ctx.ticket)
+        return resp
 
 
 def _target(url: str, content_ids: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
@@ -282,15 +325,17 @@ def _http_part(resp: DvResponse, content_id: str | None) -> str:
     return text + "\r\n"
 
 
-def execute(ctx: BatchContext, batch: ParsedBatch, prefer: list[str]) -> DvResponse:
+async def execute(ctx: BatchContext, batch: ParsedBatch, prefer: list[str]) -> DvResponse:
     """Run every operation; returns the multipart batch response."""
+    pace = _Pace(ctx)
     continue_on_error = parse_prefer(prefer).continue_on_error
     boundary = f"batchresponse_{uuid.uuid4()}"
     chunks: list[str] = []
     status = 200
     for item in batch.items:
         if isinstance(item, Operation):
-            resp = _run(ctx, item, None, {})
+            await pace.wait(1)
+            resp = pace.run(item, None, {})
             chunks.append(_http_part(resp, item.content_id))
             if resp.status >= 400 and not continue_on_error:
                 status = resp.status
@@ -300,8 +345,9 @@ def execute(ctx: BatchContext, batch: ParsedBatch, prefer: list[str]) -> DvRespo
         content_ids: dict[str, str] = {}
         answered: list[tuple[Operation, DvResponse]] = []
         failure: tuple[Operation, DvResponse] | None = None
+        await pace.wait(len(item.operations))
         for op in item.operations:
-            resp = _run(ctx, op, txn, content_ids)
+            resp = pace.run(op, txn, content_ids)
             if resp.status >= 400:
                 failure = (op, resp)
                 break

@@ -9,14 +9,17 @@ Order of checks for every call under /api/data/v9.2/:
 4. `sim.rules.resolve_caller` maps the token (and `CallerObjectId` or `MSCRMCallerID`) to the
    effective caller; its object id goes to `request[CALLER_OBJECT_ID_KEY]` for the admin
    recorder;
-5. service protection admits the call for the token's user, a batch counting one request
-   per operation (§6.3) → 429 with `Retry-After`;
-6. the request is dispatched; any failure becomes `{"error": {"code", "message"}}`.
+5. service protection admits the call for the token's user, a `$batch` counting as one
+   request and holding one concurrency slot (§6.3, api-limits.md) → 429 with `Retry-After`;
+6. the request is served: the sim's base latency (`Sim.base_latency_ms`) is time spent per
+   operation, so a `$batch` of N operations, which Dataverse runs one after the other (the
+   Python SDK's `BatchRequest` docs: "executed sequentially in the order added"), takes N
+   latencies, each operation charging its time to the execution-time window as it ends;
+   any failure becomes `{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Final
 
@@ -116,16 +119,19 @@ async def _handle(request: web.Request, sim: Sim, api: WebApi) -> DvResponse:
     caller_header = rules.Impersonation.from_headers(headers)  # CallerObjectId, MSCRMCallerID
     caller = rules.resolve_caller(sim, token.object_id, caller_header)
     request[CALLER_OBJECT_ID_KEY] = caller.object_id or token.object_id
-    ticket = api.protection.admit(token.object_id, parsed.count if parsed else 1)
+    ticket = api.protection.admit(token.object_id)
     try:
-        # The base latency is time the call spends being served, so it counts against the
-        # concurrency limit like a slow real request would (reference §6.3).
-        if sim.base_latency_ms > 0:
-            await asyncio.sleep(sim.base_latency_ms / 1000)
+        # The base latency is time the call spends being served, so it holds its concurrency
+        # slot and counts as execution time like a slow real request would (reference §6.3).
+        latency_s = sim.base_latency_ms / 1000
         if parsed is not None:
-            ctx = batch.BatchContext(sim, api, token.object_id, caller_header, dispatch)
-            resp = batch.execute(ctx, parsed, headers.getall("Prefer", []))
+            ctx = batch.BatchContext(
+                sim, api, token.object_id, caller_header, dispatch, ticket, latency_s
+            )
+            resp = await batch.execute(ctx, parsed, headers.getall("Prefer", []))
         else:
+            if latency_s > 0:
+                await api.protection.serve(latency_s)
             resp = dispatch(
                 DvRequest(
                     sim=sim,

@@ -219,3 +219,13 @@ def test_operations_cannot_smuggle_lines(method: str, url: str, headers: dict[st
 def test_change_sets_refuse_reads() -> None:
     with pytest.raises(InvalidInput):
         ChangeSet((BatchRequest.get(Mailbox, GINA),))
+
+
+def test_an_answer_cut_short_is_unexpected() -> None:
+    """RFC 2046 §5.1.1: a multipart body ends with its closing delimiter; without it the
+    answer was cut off, and what is there is not trusted."""
+    body = RESPONSE[: RESPONSE.index(f"--{RESPONSE_BOUNDARY}--".encode())]
+    with pytest.raises(UnexpectedResponse):
+        decode_batch(f"multipart/mixed; boundary={RESPONSE_BOUNDARY}", body)
+    with pytest.raises(UnexpectedResponse):
+        decode_batch("multipart/mixed", RESPONSE)  # no boundary to split on

@@ -224,7 +224,9 @@ async def test_throttled_then_succeeding(sim: RunningSim, dv_nowait: DataverseCl
 async def test_the_window_binds_and_the_engine_waits_it_out(
     sim: RunningSim, dv_nowait: DataverseClient
 ) -> None:
-    admin_post(sim, "limits", {"requests_per_window": 4, "window_seconds": 2.0})
+    # One read batch and three write batches: a `$batch` counts once (api-limits.md), so a
+    # window of 3 requests refuses the last write batch until the first request has left.
+    admin_post(sim, "limits", {"requests_per_window": 3, "window_seconds": 2.0})
     targets = [mailbox_id(sim, n) for n in ("alice", "una", "otto")]
     options = BulkOptions(chunk_size=1, max_parallel=1)
 

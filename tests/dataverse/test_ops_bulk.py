@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from dataverse import DataverseClient
+from dataverse.batch import BatchRequest
 from dataverse.errors import InvalidInput, ServiceUnavailable
 from dataverse.models import Mailbox
 from dataverse.ops import (
@@ -18,7 +19,15 @@ from dataverse.ops import (
     approve_many,
     set_org_primary_sync,
 )
-from dataverse.ops._bulk import load_mailboxes, normalize
+from dataverse.ops._bulk import (
+    MAX_PARALLEL,
+    Op,
+    _verify_tail,
+    load_mailboxes,
+    normalize,
+    room,
+    spread,
+)
 from tests.dataverse.conftest import dataverse_requests, mailbox_id, oid
 from tests.dataverse.opskit import batch_parts, patches_of, row, statuses
 from tests.simharness import RunningSim
@@ -50,6 +59,48 @@ async def test_writes_are_chunked_with_their_verification(
     assert [str(b["body"]).count("PATCH ") for b in writes] == [2, 2, 1]
     assert all(str(b["body"]).count("GET ") == 1 for b in writes)
     assert all(row(sim, "mailboxes", t)["emailrouteraccessapproval"] == 1 for t in targets)
+
+
+def test_operations_are_spread_evenly_over_the_slots() -> None:
+    """A `$batch` counts once against the requests window but runs its operations one after
+    the other and holds one concurrency slot (api-limits.md, reference §6.3): a run takes as
+    long as its longest batch, so the batches of a round are as even as can be."""
+    assert MAX_PARALLEL == 50
+    assert spread(5000, 50) == [100] * 50
+    assert spread(5001, 50) == [101] + [100] * 49
+    assert spread(30, 8, min_chunk=10) == [10, 10, 10]  # no batch below 10 operations
+    assert spread(5, 8, min_chunk=10) == [5]
+    # beyond 1000 operations per batch, more rounds, still even
+    assert spread(60_000, 50) == [600] * 100
+    assert max(spread(1001, 1)) == 501 and sum(spread(1001, 1)) == 1001
+    assert spread(0, 8) == []
+
+
+def test_a_batch_with_its_verifying_reads_stays_within_1000_operations() -> None:
+    """reference §6.5: at most 1000 operations per `$batch`. The verifying reads ride in the
+    same batch as the writes they check, one per 100 ids, so a batch carries at most 990
+    writes (+ 10 reads), and a spread run is cut to fit."""
+    keys = [uuid.uuid4() for _ in range(2000)]
+    ops = [Op(k, BatchRequest.get(Mailbox, k), True) for k in keys]
+    tail = _verify_tail(BulkOptions())
+    assert room(ops, tail) == 990
+    assert room(ops, None) == 1000
+    assert spread(2000, 1, largest=990) == [667, 667, 666]
+    assert all(size + len(tail(keys[:size])) <= 1000 for size in spread(2000, 2, largest=990))
+
+
+async def test_by_default_a_run_is_spread_over_the_parallel_requests(
+    sim: RunningSim, dv: DataverseClient
+) -> None:
+    targets = _generated(sim, 30)
+    options = BulkOptions(max_parallel=3)
+
+    results = await approve_many(dv, targets, acting_for=oid(sim, "eddie"), options=options)
+
+    assert results.counts() == {"ok": 30, "skipped": 0, "failed": 0}
+    batches = [r for r in dataverse_requests(sim) if r["path"].endswith("$batch")]
+    writes = [b for b in batches if "PATCH" in str(b["body"])]
+    assert [str(b["body"]).count("PATCH ") for b in writes] == [10, 10, 10]
 
 
 async def test_a_lost_write_batch_is_repeated_once_safely(
@@ -129,7 +180,8 @@ def test_bulk_result_views() -> None:
         {"chunk_size": 0},
         {"chunk_size": 1001},
         {"max_parallel": 0},
-        {"max_parallel": 17},
+        {"max_parallel": 51},  # 52 is the documented concurrency limit; 2 are kept free
+        {"min_chunk": 0},
         {"ids_per_query": 500},
         {"reads_per_batch": 0},
         {"throttle_budget": -1},
