@@ -143,17 +143,40 @@ def _merge(into: dict[str, Depth], privileges: dict[str, Depth]) -> None:
             into[name] = depth
 
 
+_MAX_PRIVILEGE_SETS: Final = 4096  # distinct role combinations remembered per state
+
+
 def privileges_of(state: SimState, systemuser_id: str) -> PrivilegeSet:
-    """Privileges of one system user: direct roles, and team roles (not for act-on-behalf)."""
+    """Privileges of one system user: direct roles, and team roles (not for act-on-behalf).
+
+    The set follows from the roles held and from the role privileges, which do not change
+    once the state is built; so it is computed once per combination of direct roles, all
+    roles and which of them are System Administrator (`SimState.privilege_sets`), while the
+    roles themselves are looked up on every call, as assignments change at any time.
+    """
     direct = direct_roles(state, systemuser_id)
     everything = all_roles(state, systemuser_id)
+    admin_roles = frozenset(r for r in everything if is_system_administrator_role(state, r))
+    key = (frozenset(direct), frozenset(everything), admin_roles)
+    known: PrivilegeSet | None = state.privilege_sets.get(key)
+    if known is not None:
+        return known
+    if len(state.privilege_sets) >= _MAX_PRIVILEGE_SETS:
+        state.privilege_sets.clear()
+    held = _privilege_set(state, direct, everything, bool(admin_roles))
+    state.privilege_sets[key] = held
+    return held
+
+
+def _privilege_set(
+    state: SimState, direct: set[str], everything: set[str], admin: bool
+) -> PrivilegeSet:
     depths: dict[str, Depth] = {}
     for role_id in everything:
         privileges = dict(state.role_privileges.get(role_id, {}))
         if role_id not in direct:
             privileges.pop(ACT_ON_BEHALF, None)
         _merge(depths, privileges)
-    admin = any(is_system_administrator_role(state, r) for r in everything)
     return PrivilegeSet(depths, admin, len(everything))
 
 

@@ -18,6 +18,7 @@ is answered with a 400, never ignored.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -499,12 +500,44 @@ def _ordering(kind: str, lv: Callable[[Row], Any], rv: Callable[[Row], Any]) -> 
     return test
 
 
+_KEY_TERM: Final = re.compile(
+    r"(\(?)([A-Za-z_][A-Za-z0-9_]{0,63}) eq "
+    r"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})(\)?)"
+)
+# Words the OData lexer reads as something other than a property name.
+_NOT_A_PROPERTY: Final = frozenset(
+    {"true", "false", "null", "not", "and", "or", "eq", "ne", "lt", "le", "gt", "ge", "in"}
+    | {"has", "add", "sub", "mul", "div", "mod", "inf", "nan", "any", "all"}
+)
+
+
+def key_chain_tree(text: str) -> Any | None:
+    """The syntax tree of `<property> eq <guid> or <property> eq <guid> …` (each term
+    optionally in parentheses, single spaces, lower-case operators), built directly: the
+    tree the OData parser builds for it, without its cost (about 0.1 ms per term, which a
+    100-id read by key pays on every call); None for any other text, which the parser
+    reads. Clients read rows by key with such chains (the bot's verifying reads)."""
+    terms: list[ast._Node] = []
+    for part in text.split(" or "):
+        match = _KEY_TERM.fullmatch(part)
+        if match is None:
+            return None
+        opened, name, guid, closed = match.groups()
+        if bool(opened) != bool(closed) or name.lower() in _NOT_A_PROPERTY:
+            return None
+        terms.append(ast.Compare(ast.Eq(), ast.Identifier(name), ast.GUID(guid)))
+    tree = terms[0]
+    for term in terms[1:]:
+        tree = ast.BoolOp(ast.Or(), tree, term)
+    return tree
+
+
 @lru_cache(maxsize=1024)
 def _filter_tree(text: str) -> Any:
     """The syntax tree of a `$filter` text (frozen nodes). Parsing is most of what a query
     costs the sim, and clients send the same filters again and again; a text that fails to
     parse raises every time (lru_cache keeps only results)."""
-    return ODataParser().parse(ODataLexer().tokenize(text))
+    return key_chain_tree(text) or ODataParser().parse(ODataLexer().tokenize(text))
 
 
 def parse_filter(table: Table, text: str | None, lookup_row: RowLookup) -> Predicate | None:
