@@ -384,6 +384,19 @@ class _FilterCompiler:
                 key, folded, literal = equality
                 wanted.setdefault((key, folded), set()).add(literal)
         lookups = [(key, folded, frozenset(values)) for (key, folded), values in wanted.items()]
+        if len(lookups) == 1 and not others:  # the usual read by key: one column, literals only
+            ((key, folded, values),) = lookups
+
+            def test_one(row: Row) -> bool:
+                value = row.get(key)
+                if folded and isinstance(value, str):
+                    value = value.casefold()
+                try:
+                    return value in values
+                except TypeError:  # an unhashable value equals none of the literals
+                    return False
+
+            return test_one
 
         def test(row: Row) -> bool:
             for key, folded, values in lookups:
@@ -395,7 +408,7 @@ class _FilterCompiler:
                         return True
                 except TypeError:  # an unhashable value equals none of the literals
                     pass
-            return any(p(row) for p in others)
+            return bool(others) and any(p(row) for p in others)
 
         return test
 
