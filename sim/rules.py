@@ -80,8 +80,8 @@ from sim.privileges import (
     ASSIGN_ROLE,
     TABLES,
     PrivilegeSet,
+    acting_privileges,
     denied,
-    intersect,
     is_delegated_mailbox_approver_role,
     privilege_name,
     privileges_of,
@@ -314,9 +314,11 @@ def caller_privileges(sim: Sim, caller: EffectiveCaller) -> PrivilegeSet:
     if memo is not None and memo[0] == stamp:
         held: PrivilegeSet = memo[1]
         return held
-    held = privileges_of(sim.state, caller.user_id)
     if caller.impersonating:
-        held = intersect(privileges_of(sim.state, str(caller.real.get("systemuserid"))), held)
+        real_id = str(caller.real.get("systemuserid"))
+        held = acting_privileges(sim.state, caller.user_id, real_id)
+    else:
+        held = privileges_of(sim.state, caller.user_id)
     caller.memo["privileges"] = (stamp, held)
     return held
 
