@@ -26,6 +26,7 @@ is missing prvWriteMailbox privilege (Id=…) on OTC=9606 for entity 'mailbox' �
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Final
 
@@ -143,17 +144,64 @@ def _merge(into: dict[str, Depth], privileges: dict[str, Depth]) -> None:
             into[name] = depth
 
 
+_MAX_PRIVILEGE_SETS: Final = 4096  # distinct role combinations remembered per state
+
+
 def privileges_of(state: SimState, systemuser_id: str) -> PrivilegeSet:
-    """Privileges of one system user: direct roles, and team roles (not for act-on-behalf)."""
-    direct = direct_roles(state, systemuser_id)
-    everything = all_roles(state, systemuser_id)
+    """Privileges of one system user: direct roles, and team roles (not for act-on-behalf).
+
+    The set follows from the roles held and from the role privileges, which do not change
+    once the state is built; so it is computed once per combination of direct roles, all
+    roles and which of them are System Administrator (`SimState.privilege_sets`), while the
+    roles themselves are looked up on every call, as assignments change at any time.
+    """
+    key = _roles_key(state, systemuser_id)
+    known: PrivilegeSet | None = state.privilege_sets.get(key)
+    if known is None:
+        direct, everything, admin_roles = key
+        known = _remember(state, key, _privilege_set(state, direct, everything, bool(admin_roles)))
+    return known
+
+
+def acting_privileges(state: SimState, user_id: str, real_id: str) -> PrivilegeSet:
+    """`intersect(privileges_of(real), privileges_of(user))` (§6.7), remembered per pair of
+    role combinations like `privileges_of`."""
+    key = ("acting", _roles_key(state, real_id), _roles_key(state, user_id))
+    known: PrivilegeSet | None = state.privilege_sets.get(key)
+    if known is None:
+        held = intersect(privileges_of(state, real_id), privileges_of(state, user_id))
+        known = _remember(state, key, held)
+    return known
+
+
+_RolesKey = tuple[frozenset[str], frozenset[str], frozenset[str]]
+
+
+def _roles_key(state: SimState, systemuser_id: str) -> _RolesKey:
+    """What a user's privilege set follows from: direct roles, all roles, and which of them
+    are System Administrator."""
+    direct = frozenset(direct_roles(state, systemuser_id))
+    everything = frozenset(all_roles(state, systemuser_id))
+    admin_roles = frozenset(r for r in everything if is_system_administrator_role(state, r))
+    return direct, everything, admin_roles
+
+
+def _remember(state: SimState, key: Hashable, held: PrivilegeSet) -> PrivilegeSet:
+    if len(state.privilege_sets) >= _MAX_PRIVILEGE_SETS:
+        state.privilege_sets.clear()
+    state.privilege_sets[key] = held
+    return held
+
+
+def _privilege_set(
+    state: SimState, direct: frozenset[str], everything: frozenset[str], admin: bool
+) -> PrivilegeSet:
     depths: dict[str, Depth] = {}
     for role_id in everything:
         privileges = dict(state.role_privileges.get(role_id, {}))
         if role_id not in direct:
             privileges.pop(ACT_ON_BEHALF, None)
         _merge(depths, privileges)
-    admin = any(is_system_administrator_role(state, r) for r in everything)
     return PrivilegeSet(depths, admin, len(everything))
 
 

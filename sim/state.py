@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -156,8 +157,12 @@ class SimState:
     users: dict[str, DirectoryUser] = field(default_factory=dict)
     groups: dict[str, DirectoryGroup] = field(default_factory=dict)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
-    # role id -> privilege name -> depth (the sim's stand-in for roleprivileges)
+    # role id -> privilege name -> depth (the sim's stand-in for roleprivileges); set when
+    # the state is built and never changed afterwards
     role_privileges: dict[str, dict[str, Depth]] = field(default_factory=dict)
+    # A derived index for `sim.privileges.privileges_of`: the privilege set that a
+    # combination of held roles gives (see there for the key). Never shown or compared.
+    privilege_sets: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
     tables: dict[str, dict[str, Row]] = field(default_factory=dict)
     associations: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     # mailbox id -> what its next Test & Enable reports

@@ -26,7 +26,7 @@ from sim.webapi.odata import (
     single_options,
 )
 from sim.webapi.paging import Continuation, Pager, sort_key, sort_rows
-from sim.webapi.render import Renderer, can_read, context_fragment, etag, related_rows
+from sim.webapi.render import Renderer, context_fragment, etag, related_rows
 from sim.webapi.tables import TABLES, Column, ManyToMany, OneToMany, Table
 
 
@@ -79,7 +79,8 @@ def collection(
         )
     pred = query.filter
     entity_set = table.entity_set
-    rows = [r for r in source if (pred is None or pred(r)) and can_read(req, entity_set, r)]
+    readable = rules.reader(req.sim, req.caller, entity_set)
+    rows = [r for r in source if (pred is None or pred(r)) and readable(r)]
     total = len(rows)
     sort_rows(rows, table, query.orderby)
 

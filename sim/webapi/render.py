@@ -91,6 +91,20 @@ class Renderer:
         )
         self.navprop = bool(self.patterns) and annotation_wanted(self.patterns, ASSOCIATED_NAV)
         self.annotated = self.formatted or self.logical or self.navprop
+        # (table, $select) -> the columns to show, each with whether it can carry an
+        # annotation here: a request renders many rows with the same projection.
+        self._plans: dict[tuple[str, tuple[str, ...] | None], list[tuple[str, Column, bool]]]
+        self._plans = {}
+
+    def _plan(self, table: Table, select: list[str] | None) -> list[tuple[str, Column, bool]]:
+        key = (table.entity_set, None if select is None else tuple(select))
+        plan = self._plans.get(key)
+        if plan is None:
+            columns = table.readable() if select is None else [table.columns[n] for n in select]
+            # Only lookups carry annotations unless formatted values are asked for.
+            plan = [(c.json_name, c, self.formatted or c.kind is Kind.LOOKUP) for c in columns]
+            self._plans[key] = plan
+        return plan
 
     def row(
         self,
@@ -101,9 +115,12 @@ class Renderer:
     ) -> dict[str, Any]:
         out: dict[str, Any] = {"@odata.etag": etag(row)}
         if self.annotated:
-            columns = table.readable() if select is None else [table.columns[n] for n in select]
-            for col in columns:
-                self._column(out, col, row.get(col.json_name))
+            get = row.get
+            for name, col, annotatable in self._plan(table, select):
+                value = get(name)
+                out[name] = value
+                if annotatable and value is not None:
+                    self._annotate(out, col, name, value)
         else:
             names = table.readable_names() if select is None else select
             get = row.get
@@ -115,11 +132,8 @@ class Renderer:
             out[exp.nav] = self._expanded(table, row, exp)
         return out
 
-    def _column(self, out: dict[str, Any], col: Column, value: Any) -> None:
-        name = col.json_name
-        out[name] = value
-        if value is None or not (self.formatted or self.logical or self.navprop):
-            return
+    def _annotate(self, out: dict[str, Any], col: Column, name: str, value: Any) -> None:
+        """The annotations of one column's non-null value, after the value itself."""
         kind = col.kind
         if kind is Kind.LOOKUP:
             found = lookup_target(self.req, col, value)

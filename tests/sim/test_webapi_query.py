@@ -224,6 +224,73 @@ def test_filter_string_escape_and_datetime(sim: RunningSim) -> None:
         assert none == []
 
 
+def _general_path(terms: list[str]) -> str:
+    """The same disjunction with every term as `not (not (…))`: no term is then a plain
+    `<column> eq <literal>`, so the sim evaluates each one as its own predicate."""
+    return " or ".join(f"not (not ({t}))" for t in terms)
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        # the bot's verifying read: many keys of one column
+        [f"mailboxid eq {key}" for key in (MAILBOX_ALICE, MAILBOX_GINA, str(uuid.uuid4()))],
+        # strings ignore case
+        ["name eq 'ALICE anders'", "name eq 'gina GLOBAL'", "name eq 'nobody'"],
+        # mixed columns, kinds and non-equality terms
+        [
+            "name eq 'ALICE anders'",
+            "emailaddress eq 'nobody@contoso.com'",
+            "emailrouteraccessapproval eq 3",
+            "_emailserverprofile_value eq " + PROFILE_ONPREM,
+            "isforwardmailbox eq true",
+            "testmailboxaccesscompletedon eq null",
+            "processingstatecode gt 0",
+            "contains(emailaddress,'user0002')",
+            "emailserverprofile/name eq 'Contoso Exchange Online'",
+            "createdon lt 2000-01-01",
+            "name eq 'alice anders'",
+        ],
+        # nested disjunctions inside a conjunction
+        [
+            "(mailboxstatus eq 0 or mailboxstatus eq 2) and emailrouteraccessapproval eq 1",
+            "mailboxid eq " + MAILBOX_GINA,
+        ],
+    ],
+)
+def test_or_chains_answer_as_their_terms_one_by_one(sim: RunningSim, terms: list[str]) -> None:
+    """reference §0, §9: `a or b or …` selects the rows any term selects. The sim evaluates
+    the `<column> eq <literal>` terms of a chain as one set lookup per row (the bot's
+    verifying reads are chains of 100 ids); the answer must be the one each term gives on
+    its own, for every kind of term."""
+    with dv(sim) as client:
+        by_term: set[str] = set()
+        for term in terms:
+            rows = _values(client.get("mailboxes", params={"$filter": term, "$select": "name"}))
+            by_term |= {r["mailboxid"] for r in rows}
+        fast = _values(
+            client.get("mailboxes", params={"$filter": " or ".join(terms), "$select": "name"})
+        )
+        general = _values(
+            client.get("mailboxes", params={"$filter": _general_path(terms), "$select": "name"})
+        )
+    assert by_term, "the terms select something"
+    assert [r["mailboxid"] for r in fast] == [r["mailboxid"] for r in general]
+    assert {r["mailboxid"] for r in fast} == by_term
+
+
+def test_a_bad_term_in_an_or_chain_is_the_same_400(sim: RunningSim) -> None:
+    """reference §6.1: a chain with an ill-typed term fails as that term does on its own,
+    whichever term it is and however the chain is evaluated."""
+    good = f"mailboxid eq {MAILBOX_ALICE}"
+    with dv(sim) as client:
+        for bad in ("name eq 1", "_emailserverprofile_value eq '" + PROFILE_EXO + "'"):
+            alone = client.get("mailboxes", params={"$filter": bad})
+            chained = client.get("mailboxes", params={"$filter": f"{good} or {bad} or {good}"})
+            assert alone.status_code == chained.status_code == 400, chained.text
+            assert error_of(chained) == error_of(alone)
+
+
 @pytest.mark.parametrize(
     ("expression", "fragment"),
     [
