@@ -8,6 +8,8 @@ from email.message import Message
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataverse.batch import (
     BatchItem,
@@ -229,3 +231,83 @@ def test_an_answer_cut_short_is_unexpected() -> None:
         decode_batch(f"multipart/mixed; boundary={RESPONSE_BOUNDARY}", body)
     with pytest.raises(UnexpectedResponse):
         decode_batch("multipart/mixed", RESPONSE)  # no boundary to split on
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mailboxes",
+        f"mailboxes({GINA})?$select=name,emailaddress",
+        "mailboxes?$filter=emailaddress eq 'a:b@contoso.com'".replace(" ", "%20"),
+        "mailboxes?$filter=name%20eq%20'http://x'",
+        "WhoAmI",
+        "Microsoft.Dynamics.CRM.TestEmailConfiguration",
+    ],
+)
+def test_relative_urls_are_taken(url: str) -> None:
+    """The relative-URL check is one regular expression (no httpx parse per operation):
+    what Dataverse's Web API names relative to its root passes, colons after the path's
+    first `(`, `?` or `/` included."""
+    assert BatchRequest("GET", url).url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://elsewhere.example/api/data/v9.2/mailboxes",
+        "HTTP://elsewhere.example/x",
+        "//elsewhere.example/api/data/v9.2/mailboxes",
+        "mailto:gina@contoso.com",
+        "urn:x-y:z",
+    ],
+)
+def test_urls_with_a_scheme_or_host_are_refused(url: str) -> None:
+    """RFC 3986 §3.1 and §4.2: a scheme, or a `//` authority, makes a URL not relative."""
+    with pytest.raises(InvalidInput):
+        BatchRequest("GET", url)
+
+
+_PAYLOAD_TEXT = st.text(alphabet='ab-\r\n \t{}:"', max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payloads=st.lists(_PAYLOAD_TEXT, min_size=1, max_size=5),
+    padding=st.lists(st.sampled_from(["", " ", "\t ", "  "]), min_size=6, max_size=6),
+    line_end=st.sampled_from(["\r\n", "\n"]),
+    preamble=_PAYLOAD_TEXT,
+    epilogue=_PAYLOAD_TEXT,
+)
+def test_answers_split_where_rfc_2046_puts_the_delimiters(
+    payloads: list[str], padding: list[str], line_end: str, preamble: str, epilogue: str
+) -> None:
+    """RFC 2046 §5.1.1: a delimiter is `--<boundary>` at the start of a line, then optional
+    white space (transport padding) up to the line break; `--<boundary>` anywhere else in a
+    part, or followed by other text, is the part's own. Each answer's body comes back whole,
+    whatever the payloads hold, with CRLF or bare LF line ends."""
+    boundary = "batchresponse_b"
+    nl = line_end
+    body = "".join(
+        [
+            f"{preamble}{nl}" if preamble else "",
+            *(
+                f"--{boundary}{padding[n % 6]}{nl}Content-Type: application/http{nl}{nl}"
+                f"HTTP/1.1 200 OK{nl}Content-Type: text/plain{nl}{nl}"
+                f"{_inside(boundary, text, nl)}{nl}"
+                for n, text in enumerate(payloads)
+            ),
+            f"--{boundary}--{padding[5]}{nl}{epilogue}",
+        ]
+    ).encode()
+
+    groups = decode_batch(f"multipart/mixed; boundary={boundary}", body)
+
+    assert [[(a.status, a.content.decode()) for a in g] for g in groups] == [
+        [(200, _inside(boundary, text, nl))] for text in payloads
+    ]
+
+
+def _inside(boundary: str, text: str, nl: str) -> str:
+    """A payload that names the boundary where it is no delimiter: at a line start but
+    followed by other text, and after other text on a line that then ends."""
+    return f"[--{boundary}x {text.replace(nl, ' ')}{nl}x--{boundary}{nl}--{boundary}-x]"
