@@ -1,0 +1,239 @@
+"""The second host: the Microsoft 365 Agents SDK's aiohttp CloudAdapter (MAILOPS_HOST_SDK=agents).
+
+`bot.app` runs the same checks before either SDK sees a request (size, depth, shape, tenant,
+problem bodies) and reads the activity once; this host then checks the caller's token with the
+SDK's `JwtTokenValidator` and runs the turn with the SDK's `CloudAdapter.process_activity`.
+
+Two of the SDK's defaults cost time on every turn, and both are changed through its public
+API (the `channel_service_client_factory` the CloudAdapter takes), not by patching it:
+
+- its `RestChannelServiceClientFactory` builds a new connector client, with a new aiohttp
+  session (and so new TLS connections), for every turn; `KeptClients` keeps one per
+  (service URL, token) and the adapter's per-turn `close()` leaves it open;
+- it builds a `UserTokenClient` (another session) per turn as well, and without an app id
+  that constructor logs a warning about a future deprecation every time; MailOps uses no user
+  tokens (no sign-in cards, no SSO), so one client is built on the first turn and kept.
+
+Running without credentials (the Agents Playground, `mailops demo`) needs the SDK's
+`ANONYMOUS_ALLOWED` setting: without an app id it is on, exactly as botbuilder turns
+authentication off without one (reference/teams.md §6.1); a request that does carry a
+token is still checked.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections import OrderedDict
+from typing import Any
+
+import certifi
+from aiohttp import ClientSession, TCPConnector
+from botbuilder.schema import Activity as ReadActivity
+from jwt import PyJWKClientConnectionError, PyJWTError
+from microsoft_agents.activity import Activity, InvokeResponse
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import (
+    AgentAuthConfiguration,
+    AuthenticationConstants,
+    AuthTypes,
+    ClaimsIdentity,
+    Connections,
+)
+from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
+from microsoft_agents.hosting.core.connector.client import UserTokenClient
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
+
+from bot.agents_turn import AgentsTurn
+from bot.config import AppType, Settings
+from bot.routing import route
+from dialogs.turn import Dispatcher
+
+# What the turn reads from MailOps' own reading of the activity, never from the SDK's.
+_READ_BY_MAILOPS = frozenset({"entities", "attachments"})
+_MAX_CACHED = 64  # service URLs are few (one per Teams region); tokens change hourly
+
+
+class _KeptConnectorClient(TeamsConnectorClient):
+    """A connector client that outlives the turn: the adapter closes it after each one."""
+
+    async def close(self) -> None:
+        pass  # kept for the next turn; `KeptClients.close` ends it
+
+    async def dispose(self) -> None:
+        await super().close()
+
+
+class _KeptUserTokenClient(UserTokenClient):
+    async def close(self) -> None:
+        pass
+
+    async def dispose(self) -> None:
+        await super().close()
+
+
+def trust(settings: Settings) -> ssl.SSLContext:
+    """The public CAs (what botbuilder's requests trusts), plus MAILOPS_CA_BUNDLE if set."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if settings.ca_bundle is not None:
+        context.load_verify_locations(cafile=str(settings.ca_bundle))
+    return context
+
+
+class KeptClients:
+    """The adapter's `ChannelServiceClientFactoryBase`, with clients kept between turns.
+
+    A connector client is keyed by its service URL and its token: the token comes from the
+    connection's token provider on every turn (msal caches it), so a renewed token gets a new
+    client and the old one falls out of the cache.
+    """
+
+    def __init__(self, connections: Connections, app_id: str, trusted: ssl.SSLContext) -> None:
+        self._connections = connections
+        self._app_id = app_id or None
+        self._trusted = trusted
+        self._connectors: OrderedDict[tuple[str, str], _KeptConnectorClient] = OrderedDict()
+        self._user_tokens: _KeptUserTokenClient | None = None
+
+    def _session(self, base_url: str) -> ClientSession:
+        return ClientSession(base_url=base_url, connector=TCPConnector(ssl=self._trusted))
+
+    async def create_connector_client(
+        self,
+        context: TurnContext | None,
+        claims_identity: ClaimsIdentity,
+        service_url: str,
+        audience: str,
+        scopes: list[str] | None = None,
+        use_anonymous: bool = False,
+    ) -> _KeptConnectorClient:
+        token = ""
+        # Without an app id there are no credentials: the anonymous claims of a proactive
+        # turn (aud and appid empty) do not say so themselves.
+        if not use_anonymous and self._app_id:
+            provider = self._connections.get_token_provider(claims_identity, service_url)
+            token = await provider.get_access_token(
+                audience, scopes or claims_identity.get_token_scope()
+            )
+        key = (service_url, token)
+        client = self._connectors.get(key)
+        if client is None:
+            endpoint = service_url if service_url.endswith("/") else f"{service_url}/"
+            client = _KeptConnectorClient(endpoint, token, session=self._session(endpoint))
+            self._connectors[key] = client
+            while len(self._connectors) > _MAX_CACHED:
+                await self._connectors.popitem(last=False)[1].dispose()
+        self._connectors.move_to_end(key)
+        return client
+
+    async def create_user_token_client(
+        self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False
+    ) -> UserTokenClient:
+        if self._user_tokens is None:
+            # The SDK's default token service; MailOps never calls it.
+            endpoint = f"{AuthenticationConstants.AGENTS_SDK_OAUTH_URL.rstrip('/')}/"
+            self._user_tokens = _KeptUserTokenClient(
+                endpoint, "", app_id=self._app_id, session=self._session(endpoint)
+            )
+        return self._user_tokens
+
+    async def close(self) -> None:
+        for client in self._connectors.values():
+            await client.dispose()
+        self._connectors.clear()
+        if self._user_tokens is not None:
+            await self._user_tokens.dispose()
+            self._user_tokens = None
+
+
+def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+    """The service connection, from the same settings the botbuilder host reads."""
+    if not settings.app_id:
+        return AgentAuthConfiguration(anonymous_allowed=True)
+    auth_type = (
+        AuthTypes.user_managed_identity
+        if settings.app_type is AppType.USER_ASSIGNED_MSI
+        else AuthTypes.client_secret
+    )
+    return AgentAuthConfiguration(
+        auth_type=auth_type,
+        client_id=settings.app_id,
+        client_secret=settings.app_password.get_secret_value() or None,
+        # Multi-tenant bots get their tokens from the botframework.com tenant, as in botbuilder.
+        tenant_id=settings.app_tenant_id or "botframework.com",
+        anonymous_allowed=False,
+    )
+
+
+class AgentsHost:
+    """The Agents SDK's CloudAdapter with MailOps' token check and client reuse."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app_id = settings.app_id
+        self._configuration = auth_configuration(settings)
+        connections = MsalConnectionManager(
+            connections_configurations={"SERVICE_CONNECTION": self._configuration}
+        )
+        self.clients = KeptClients(connections, settings.app_id, trust(settings))
+        # The no-argument CloudAdapter() raises in 1.9.0: it needs a factory or connections.
+        self.adapter = CloudAdapter(channel_service_client_factory=self.clients)
+        self._validator = JwtTokenValidator(self._configuration)
+
+    @property
+    def on_turn_error(self) -> Any:
+        return self.adapter.on_turn_error
+
+    @on_turn_error.setter
+    def on_turn_error(self, handler: Any) -> None:
+        self.adapter.on_turn_error = handler
+
+    async def authenticate(self, header: str) -> ClaimsIdentity:
+        """The caller's claims; PermissionError for a missing or bad token, ConnectionError
+        when the signing keys cannot be fetched (the app answers 401 and 503)."""
+        if not header:
+            if self._configuration.ANONYMOUS_ALLOWED:
+                return self._validator.get_anonymous_claims()
+            raise PermissionError("no Authorization header")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+            raise PermissionError("not a bearer token")
+        try:
+            return await self._validator.validate_token(token.strip())
+        except PyJWKClientConnectionError as exc:
+            raise ConnectionError("the signing keys cannot be fetched") from exc
+        except (PyJWTError, ValueError) as exc:
+            raise PermissionError(type(exc).__name__) from exc
+
+    async def process(
+        self,
+        identity: ClaimsIdentity,
+        body: dict[str, Any],
+        read: ReadActivity,
+        dispatcher: Dispatcher,
+    ) -> InvokeResponse | None:
+        """Runs the turn; ValueError when the SDK's model refuses the body."""
+        # The SDK's model refuses an entity without a `type`, which Teams may send and
+        # botbuilder reads; MailOps reads mentions and attachments from its own reading
+        # (`read`), so the SDK gets the activity without them: it only addresses the replies.
+        sdk_body = {key: value for key, value in body.items() if key not in _READ_BY_MAILOPS}
+        activity = Activity.model_validate(sdk_body)  # a ValidationError is a ValueError
+
+        async def on_turn(context: TurnContext) -> None:
+            async def answer(status: int, answer_body: object) -> None:
+                await context.send_activity(
+                    Activity(
+                        type="invokeResponse",
+                        value=InvokeResponse(status=status, body=answer_body),
+                    )
+                )
+
+            await route(dispatcher, read, AgentsTurn(read, context), answer)
+
+        response: InvokeResponse | None = await self.adapter.process_activity(
+            identity, activity, on_turn
+        )
+        return response
+
+    async def close(self) -> None:
+        await self.clients.close()
