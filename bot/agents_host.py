@@ -10,6 +10,9 @@ API (the `channel_service_client_factory` the CloudAdapter takes), not by patchi
 - its `RestChannelServiceClientFactory` builds a new connector client, with a new aiohttp
   session (and so new TLS connections), for every turn; `KeptClients` keeps one per
   (service URL, token) and the adapter's per-turn `close()` leaves it open;
+- its connector gives up on Teams' 429 (a reply or card update refused over the
+  per-conversation rate is lost); the kept sessions get an aiohttp client middleware that
+  sends such a call again, with the botbuilder host's policy (`bot.outbound`);
 - it builds a `UserTokenClient` (another session) per turn as well, and without an app id
   that constructor logs a warning about a future deprecation every time; MailOps uses no user
   tokens (no sign-in cards, no SSO), so one client is built on the first turn and kept.
@@ -22,12 +25,15 @@ token is still checked.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import ssl
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import certifi
-from aiohttp import ClientSession, TCPConnector
+from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, ClientSession, TCPConnector
 from botbuilder.schema import Activity as ReadActivity
 from jwt import PyJWKClientConnectionError, PyJWTError
 from microsoft_agents.activity import Activity, InvokeResponse
@@ -47,6 +53,12 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot.agents_turn import AgentsTurn
 from bot.config import AppType, Settings
+from bot.outbound import (
+    MAX_THROTTLED_WAIT_S,
+    THROTTLED_BACKOFF_S,
+    THROTTLED_RETRIES,
+    retry_after_s,
+)
 from bot.routing import route
 from dialogs.turn import Dispatcher
 
@@ -81,6 +93,30 @@ def trust(settings: Settings) -> ssl.SSLContext:
     return context
 
 
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def throttled_retries(sleep: Sleep) -> Callable[..., Awaitable[ClientResponse]]:
+    """An aiohttp client middleware: a call Teams refused over its rate (429, refused before
+    it was carried out) is sent again after `Retry-After`, else an exponential backoff with
+    jitter, up to THROTTLED_RETRIES times; `bot.outbound` does the same for botbuilder."""
+
+    async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        throttled = 0
+        while True:
+            response = await handler(request)
+            if response.status != 429 or throttled >= THROTTLED_RETRIES:
+                return response
+            wait = retry_after_s(response.headers.get("Retry-After"))
+            if wait is None:
+                wait = THROTTLED_BACKOFF_S * 2**throttled * (1 + random.random())
+            response.release()
+            throttled += 1
+            await sleep(min(MAX_THROTTLED_WAIT_S, wait))
+
+    return middleware
+
+
 class KeptClients:
     """The adapter's `ChannelServiceClientFactoryBase`, with clients kept between turns.
 
@@ -89,15 +125,27 @@ class KeptClients:
     client and the old one falls out of the cache.
     """
 
-    def __init__(self, connections: Connections, app_id: str, trusted: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        app_id: str,
+        trusted: ssl.SSLContext,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._connections = connections
+        self._throttled = throttled_retries(sleep)
         self._app_id = app_id or None
         self._trusted = trusted
         self._connectors: OrderedDict[tuple[str, str], _KeptConnectorClient] = OrderedDict()
         self._user_tokens: _KeptUserTokenClient | None = None
 
     def _session(self, base_url: str) -> ClientSession:
-        return ClientSession(base_url=base_url, connector=TCPConnector(ssl=self._trusted))
+        return ClientSession(
+            base_url=base_url,
+            connector=TCPConnector(ssl=self._trusted),
+            middlewares=(self._throttled,),
+        )
 
     async def create_connector_client(
         self,
@@ -169,13 +217,14 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
 class AgentsHost:
     """The Agents SDK's CloudAdapter with MailOps' token check and client reuse."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sleep: Sleep = asyncio.sleep) -> None:
+        """`sleep` is how replies wait before sending a throttled call again."""
         self.app_id = settings.app_id
         self._configuration = auth_configuration(settings)
         connections = MsalConnectionManager(
             connections_configurations={"SERVICE_CONNECTION": self._configuration}
         )
-        self.clients = KeptClients(connections, settings.app_id, trust(settings))
+        self.clients = KeptClients(connections, settings.app_id, trust(settings), sleep=sleep)
         # The no-argument CloudAdapter() raises in 1.9.0: it needs a factory or connections.
         self.adapter = CloudAdapter(channel_service_client_factory=self.clients)
         self._validator = JwtTokenValidator(self._configuration)
