@@ -32,7 +32,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import certifi
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, ClientSession, TCPConnector
 from botbuilder.schema import Activity as ReadActivity
 from jwt import PyJWKClientConnectionError, PyJWTError
@@ -57,6 +56,7 @@ from bot.outbound import (
     MAX_THROTTLED_WAIT_S,
     THROTTLED_BACKOFF_S,
     THROTTLED_RETRIES,
+    ca_file,
     retry_after_s,
 )
 from bot.routing import route
@@ -85,12 +85,11 @@ class _KeptUserTokenClient(UserTokenClient):
         await super().close()
 
 
-def trust(settings: Settings) -> ssl.SSLContext:
-    """The public CAs (what botbuilder's requests trusts), plus MAILOPS_CA_BUNDLE if set."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    if settings.ca_bundle is not None:
-        context.load_verify_locations(cafile=str(settings.ca_bundle))
-    return context
+def trust() -> ssl.SSLContext:
+    """The CAs the botbuilder host's replies trust (`bot.outbound.ca_file`: REQUESTS_CA_BUNDLE
+    or CURL_CA_BUNDLE as requests reads them, else certifi's bundle), so that both hosts
+    reach the same connectors."""
+    return ssl.create_default_context(cafile=ca_file(True))
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -224,7 +223,7 @@ class AgentsHost:
         connections = MsalConnectionManager(
             connections_configurations={"SERVICE_CONNECTION": self._configuration}
         )
-        self.clients = KeptClients(connections, settings.app_id, trust(settings), sleep=sleep)
+        self.clients = KeptClients(connections, settings.app_id, trust(), sleep=sleep)
         # The no-argument CloudAdapter() raises in 1.9.0: it needs a factory or connections.
         self.adapter = CloudAdapter(channel_service_client_factory=self.clients)
         self._validator = JwtTokenValidator(self._configuration)
