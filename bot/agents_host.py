@@ -253,19 +253,25 @@ class AgentsHost:
         except (PyJWTError, ValueError) as exc:
             raise PermissionError(type(exc).__name__) from exc
 
+    @staticmethod
+    def read(body: dict[str, Any]) -> Activity:
+        """The SDK's model of the activity; ValueError when it refuses the body.
+
+        The SDK's model refuses an entity without a `type`, which Teams may send and
+        botbuilder reads; MailOps reads mentions and attachments from its own reading of the
+        activity, so the SDK gets the activity without them: it only addresses the replies.
+        """
+        sdk_body = {key: value for key, value in body.items() if key not in _READ_BY_MAILOPS}
+        return Activity.model_validate(sdk_body)  # a ValidationError is a ValueError
+
     async def process(
         self,
         identity: ClaimsIdentity,
-        body: dict[str, Any],
+        activity: Activity,
         read: ReadActivity,
         dispatcher: Dispatcher,
     ) -> InvokeResponse | None:
-        """Runs the turn; ValueError when the SDK's model refuses the body."""
-        # The SDK's model refuses an entity without a `type`, which Teams may send and
-        # botbuilder reads; MailOps reads mentions and attachments from its own reading
-        # (`read`), so the SDK gets the activity without them: it only addresses the replies.
-        sdk_body = {key: value for key, value in body.items() if key not in _READ_BY_MAILOPS}
-        activity = Activity.model_validate(sdk_body)  # a ValidationError is a ValueError
+        """Runs the turn of `activity` (`read`: MailOps' own reading of it)."""
 
         async def on_turn(context: TurnContext) -> None:
             async def answer(status: int, answer_body: object) -> None:

@@ -110,11 +110,12 @@ async def _messages(request: web.Request) -> web.Response:
         return _problem(403, refusal)
     if isinstance(adapter, AgentsHost):
         try:
-            response = await adapter.process(
-                authenticated, body, activity, request.app[BOT].dispatcher
-            )
+            sdk_activity = adapter.read(body)
         except ValueError:  # the Agents SDK's models refuse what the checks above let by
             return _problem(400, "the body is not a Bot Framework activity")
+        response = await adapter.process(
+            authenticated, sdk_activity, activity, request.app[BOT].dispatcher
+        )
     else:
         response = await adapter.process_activity(
             authenticated, activity, request.app[BOT].on_turn
