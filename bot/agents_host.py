@@ -13,6 +13,8 @@ API (the `channel_service_client_factory` the CloudAdapter takes), not by patchi
 - its connector gives up on Teams' 429 (a reply or card update refused over the
   per-conversation rate is lost); the kept sessions get an aiohttp client middleware that
   sends such a call again, with the botbuilder host's policy (`bot.outbound`);
+- it writes every activity it sends with `"id": null`, which the Agents Playground's
+  connector refuses for a proactive post (`omit_null_id` leaves the key out, as botbuilder);
 - it builds a `UserTokenClient` (another session) per turn as well, and without an app id
   that constructor logs a warning about a future deprecation every time; MailOps uses no user
   tokens (no sign-in cards, no SSO), so one client is built on the first turn and kept.
@@ -26,6 +28,7 @@ token is still checked.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import ssl
 from collections import OrderedDict
@@ -33,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, ClientSession, TCPConnector
+from aiohttp.payload import Payload
 from botbuilder.schema import Activity as ReadActivity
 from jwt import PyJWKClientConnectionError, PyJWTError
 from microsoft_agents.activity import Activity, InvokeResponse
@@ -116,6 +120,28 @@ def throttled_retries(sleep: Sleep) -> Callable[..., Awaitable[ClientResponse]]:
     return middleware
 
 
+_NULL_ID = b'"id": null'
+
+
+async def omit_null_id(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+    """An aiohttp client middleware: an activity's `"id": null` is left out, as botbuilder
+    leaves it out.
+
+    The SDK clears the id of every activity it sends and writes the cleared field as an
+    explicit null; the Agents Playground's connector (0.2.28, `createActivitySchema`: `id`
+    is an optional string) refuses a proactive post carrying it with 400 "Invalid input".
+    """
+    body = request.body
+    if request.method in {"POST", "PUT"} and isinstance(body, Payload) and body.size:
+        raw = await body.as_bytes()
+        if _NULL_ID in raw:
+            activity = json.loads(raw)
+            if isinstance(activity, dict) and "id" in activity and activity["id"] is None:
+                del activity["id"]
+                await request.update_body(json.dumps(activity).encode())
+    return await handler(request)
+
+
 class KeptClients:
     """The adapter's `ChannelServiceClientFactoryBase`, with clients kept between turns.
 
@@ -143,7 +169,7 @@ class KeptClients:
         return ClientSession(
             base_url=base_url,
             connector=TCPConnector(ssl=self._trusted),
-            middlewares=(self._throttled,),
+            middlewares=(omit_null_id, self._throttled),
         )
 
     async def create_connector_client(

@@ -103,6 +103,8 @@ async def test_send_then_update_reach_the_connector(
     sent, updated = _recorded(sim)[-2:]
     # A new message, not a reply to the reference's activity.
     assert (sent["op"], sent["conversation_id"]) == ("send", "a:personal-dana")
+    # No `"id": null`: the Agents Playground refuses a post carrying one (an optional string).
+    assert "id" not in sent["activity"]
     assert _card(sent) == CARD
     assert (updated["op"], updated["activity_id"]) == ("update", activity_id)
     assert _card(updated)["body"][0]["text"] == "changed"
