@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -13,8 +14,10 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.adapter import CachingBotFrameworkAuthentication
+from bot.agents_host import AgentsHost
 from bot.guards import GuardedDispatcher, Guards
 from bot.metrics import Metrics, track_activity
+from bot.routing import route
 from bot.serializer import read_activity
 from bot.signing_keys import SigningKeysUnavailable
 from bot.turn import BotTurn
@@ -26,43 +29,18 @@ _MAX_BODY_BYTES = 256 * 1024  # a Teams activity is far smaller; refuse floods e
 # An activity nests a handful of levels, a card's inputs in `value` a few more; anything
 # much deeper is refused before msrest's recursive reading (or a log line) walks it.
 _MAX_DEPTH = 64
-_CARD = "application/vnd.microsoft.card.adaptive"
-_MESSAGE = "application/vnd.microsoft.activity.message"
-_ERROR = "application/vnd.microsoft.error"
 
 
 class MailOpsBot(Bot):  # type: ignore[misc]
     """Routes each activity to the dialogs; the only botbuilder `Bot` of the product."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
-        self._dispatcher = dispatcher
+        self.dispatcher = dispatcher
 
     async def on_turn(self, context: TurnContext) -> None:
-        activity: Activity = context.activity
-        turn = BotTurn(context)
-        if activity.type == ActivityTypes.message:
-            await self._dispatcher.on_message(turn)
-        elif activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
-            if turn.action is None:
-                # No `value.action` object: answered as botbuilder's own handler does.
-                await _invoke_response(context, 400, _bad_execute())
-                return
-            result = await self._dispatcher.on_execute(turn)
-            body: dict[str, Any] = (
-                {"statusCode": 200, "type": _CARD, "value": result}
-                if isinstance(result, dict)
-                else {"statusCode": 200, "type": _MESSAGE, "value": result}
-            )
-            await _invoke_response(context, 200, body)
-        elif activity.type == ActivityTypes.invoke:
-            # Invokes we do not serve (message extensions, task modules) get 501, as
-            # botbuilder's own handler answers them.
-            await _invoke_response(context, 501, None)
-        elif activity.type in {
-            ActivityTypes.installation_update,
-            ActivityTypes.conversation_update,
-        } and _bot_was_added(activity):
-            await self._dispatcher.on_installed(turn)
+        await route(
+            self.dispatcher, context.activity, BotTurn(context), partial(_invoke_response, context)
+        )
 
 
 async def _invoke_response(context: TurnContext, status: int, body: object) -> None:
@@ -72,28 +50,11 @@ async def _invoke_response(context: TurnContext, status: int, body: object) -> N
     await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
 
-def _bad_execute() -> dict[str, Any]:
-    return {
-        "statusCode": 400,
-        "type": _ERROR,
-        "value": {
-            "code": "BadRequest",
-            "message": "an adaptiveCard/action invoke needs value.action",
-        },
-    }
-
-
-ADAPTER: web.AppKey[CloudAdapter] = web.AppKey("adapter", CloudAdapter)
+# The host: botbuilder's CloudAdapter (the default) or the Agents SDK's (MAILOPS_HOST_SDK).
+ADAPTER: web.AppKey[CloudAdapter | AgentsHost] = web.AppKey("adapter")
 BOT: web.AppKey[MailOpsBot] = web.AppKey("bot", MailOpsBot)
 GUARDS: web.AppKey[Guards] = web.AppKey("guards", Guards)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
-
-
-def _bot_was_added(activity: Activity) -> bool:
-    if activity.type == ActivityTypes.installation_update:
-        return str(activity.action or "").startswith("add")
-    recipient = activity.recipient.id if activity.recipient else None
-    return any(member.id == recipient for member in activity.members_added or [])
 
 
 async def _messages(request: web.Request) -> web.Response:
@@ -124,9 +85,12 @@ async def _messages(request: web.Request) -> web.Response:
         # host) or fail half-way through the turn, after Dataverse was already called.
         return _problem(400, "the activity needs serviceUrl (http or https) and conversation.id")
     adapter = request.app[ADAPTER]
+    header = request.headers.get("Authorization", "")
     try:
-        authenticated = await adapter.bot_framework_authentication.authenticate_request(
-            activity, request.headers.get("Authorization", "")
+        authenticated = (
+            await adapter.authenticate(header)
+            if isinstance(adapter, AgentsHost)
+            else await adapter.bot_framework_authentication.authenticate_request(activity, header)
         )
     except PermissionError:  # (an OSError: it must come first)
         return _problem(401, "unauthorized")
@@ -144,7 +108,18 @@ async def _messages(request: web.Request) -> web.Response:
     refusal = request.app[GUARDS].refusal(activity)
     if refusal is not None:  # another tenant: no turn, no reply there
         return _problem(403, refusal)
-    response = await adapter.process_activity(authenticated, activity, request.app[BOT].on_turn)
+    if isinstance(adapter, AgentsHost):
+        try:
+            sdk_activity = adapter.read(body)
+        except ValueError:  # the Agents SDK's models refuse what the checks above let by
+            return _problem(400, "the body is not a Bot Framework activity")
+        response = await adapter.process(
+            authenticated, sdk_activity, activity, request.app[BOT].dispatcher
+        )
+    else:
+        response = await adapter.process_activity(
+            authenticated, activity, request.app[BOT].on_turn
+        )
     # CloudAdapter.process would serialize the invoke body a second time and fail on a
     # dict (reference/teams.md §2.4); answering from process_activity avoids that.
     if response is None:
@@ -234,7 +209,7 @@ def _problem(status: int, detail: str, *, retry_after: float | None = None) -> w
 
 
 def create_app(
-    adapter: CloudAdapter,
+    adapter: CloudAdapter | AgentsHost,
     dispatcher: Dispatcher,
     *,
     guards: Guards | None = None,
@@ -258,9 +233,11 @@ def create_app(
     adapter.on_turn_error = on_error
 
     async def close_connectors(app: web.Application) -> None:
-        auth = app[ADAPTER].bot_framework_authentication
-        if isinstance(auth, CachingBotFrameworkAuthentication):
-            await auth.close()
+        host = app[ADAPTER]
+        if isinstance(host, AgentsHost):
+            await host.close()
+        elif isinstance(host.bot_framework_authentication, CachingBotFrameworkAuthentication):
+            await host.bot_framework_authentication.close()
 
     app.on_cleanup.append(close_connectors)
     app.router.add_post("/api/messages", metrics.metered(_messages))

@@ -37,6 +37,13 @@ class AppType(StrEnum):
     USER_ASSIGNED_MSI = "UserAssignedMSI"
 
 
+class HostSdk(StrEnum):
+    """The SDK that hosts `/api/messages` (MAILOPS_HOST_SDK; README, "Choosing the host")."""
+
+    BOTBUILDER = "botbuilder"  # the Bot Framework SDK, which the product brief names
+    AGENTS = "agents"  # the Microsoft 365 Agents SDK, its successor
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TENANT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 """An Entra tenant id as activities carry it (lower case)."""
@@ -182,6 +189,11 @@ class Settings(BaseSettings):
         default=AppType.MULTI_TENANT, validation_alias=_alias("MicrosoftAppType")
     )
     app_tenant_id: str = Field(default="", validation_alias=_alias("MicrosoftAppTenantId"))
+
+    # Which SDK hosts the bot; botbuilder unless set (the product brief names it).
+    host_sdk: HostSdk = Field(
+        default=HostSdk.BOTBUILDER, validation_alias=_alias("MAILOPS_HOST_SDK")
+    )
 
     # Where the bot listens.
     host: str = Field(default="127.0.0.1", validation_alias=_alias("MAILOPS_HOST"))

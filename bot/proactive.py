@@ -50,7 +50,7 @@ log = logging.getLogger("mailops.proactive")
 
 T = TypeVar("T")
 
-_GONE_CODES: Final = frozenset({"BotNotInConversationRoster", "ConversationNotFound"})
+GONE_CODES: Final = frozenset({"BotNotInConversationRoster", "ConversationNotFound"})
 REFRESH_AFTER_S: Final = 600.0
 """An unchanged reference is written again at most this often (its time says which of a
 person's chats is the latest)."""
@@ -82,7 +82,7 @@ def _status_and_code(error: BaseException) -> tuple[int | None, str | None]:
 def is_gone(error: BaseException) -> bool:
     """Whether Teams said the bot can no longer post in the conversation."""
     status, code = _status_and_code(error)
-    return code in _GONE_CODES or status == 404
+    return code in GONE_CODES or status == 404
 
 
 class ProactiveMessenger:

@@ -15,13 +15,13 @@ from typing import Final
 
 from aiohttp import web
 
-from bot.adapter import create_adapter
 from bot.app import METRICS, create_app
 from bot.config import ConfigError, Settings
 from bot.guards import Guards
+from bot.hosts import create_host, messenger_for
 from bot.logs import secrets_of, setup_logging
 from bot.notifier import Monitors
-from bot.proactive import ConversationKeeper, ProactiveMessenger
+from bot.proactive import ConversationKeeper
 from dataverse import DataverseClient, EntraApp, GraphClient
 from dialogs.app import build_router
 from dialogs.approvals import Approvals, approvals_of
@@ -122,11 +122,11 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         )
     async with open_services(settings) as services:
         router = build_router(services, card_signer(settings))
-        adapter = create_adapter(settings)
+        adapter = create_host(settings)
         dispatcher: Dispatcher = router
         sweeper: asyncio.Task[None] | None = None
         if services.store is not None:
-            services.messenger = ProactiveMessenger(adapter, settings.app_id)
+            services.messenger = messenger_for(adapter, settings.app_id)
             keeper = ConversationKeeper(
                 router, services.store, approvers_conversation=settings.approvers_conversation_id
             )
@@ -143,9 +143,10 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         log.info(
-            "bot listening on http://%s:%s/api/messages (authentication %s)",
+            "bot listening on http://%s:%s/api/messages (host %s, authentication %s)",
             settings.host,
             settings.port,
+            settings.host_sdk.value,
             "on" if settings.authentication_enabled else "off: loopback only",
         )
         try:

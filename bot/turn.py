@@ -1,4 +1,8 @@
-"""botbuilder's TurnContext seen as the in-house `dialogs.turn.Turn`."""
+"""botbuilder's TurnContext seen as the in-house `dialogs.turn.Turn`.
+
+`ActivityTurn` is what both hosts share: everything a turn reads, taken from the activity as
+`bot.serializer.read_activity` gave it; each host adds how a reply and an update are sent
+(`BotTurn` here, `bot.agents_turn.AgentsTurn` on the Microsoft 365 Agents SDK)."""
 
 from __future__ import annotations
 
@@ -14,12 +18,11 @@ from dialogs.turn import Caller, Card, CardAction, Conversation, ConversationKin
 _KINDS = {kind.value: kind for kind in ConversationKind}
 
 
-class BotTurn:
-    """A `Turn` over one botbuilder TurnContext."""
+class ActivityTurn:
+    """What a `Turn` reads, from one activity; replies and updates are the host's."""
 
-    def __init__(self, context: TurnContext) -> None:
-        self._context = context
-        activity = context.activity
+    def __init__(self, activity: Activity) -> None:
+        self._activity = activity
         sender = activity.from_property
         tenant = tenant_of(activity)  # the guards refused an activity naming two
         self._caller = Caller(
@@ -52,7 +55,7 @@ class BotTurn:
 
     @property
     def locale(self) -> str:
-        return str(self._context.activity.locale or "en-US")
+        return str(self._activity.locale or "en-US")
 
     @property
     def text(self) -> str:
@@ -64,7 +67,26 @@ class BotTurn:
 
     @property
     def correlation_id(self) -> str:
-        return str(self._context.activity.id or "")
+        return str(self._activity.id or "")
+
+    def conversation_reference(self) -> dict[str, Any] | None:
+        """The serialized reference of this conversation (`dialogs.turn.Referable`), kept
+        by the store so that MailOps can write here later (routed approvals). Both hosts
+        store botbuilder's serialization, so a reference outlives a change of host."""
+        activity = self._activity
+        if activity.conversation is None or not activity.service_url:
+            return None
+        reference = TurnContext.get_conversation_reference(activity)
+        serialized: dict[str, Any] = reference.serialize()
+        return serialized
+
+
+class BotTurn(ActivityTurn):
+    """A `Turn` over one botbuilder TurnContext."""
+
+    def __init__(self, context: TurnContext) -> None:
+        super().__init__(context.activity)
+        self._context = context
 
     async def reply(self, card: Card, *, text: str | None = None) -> str:
         response = await self._context.send_activity(card_message(card, text=text))
@@ -72,16 +94,6 @@ class BotTurn:
 
     async def update(self, activity_id: str, card: Card) -> None:
         await self._context.update_activity(card_message(card, replaces=activity_id))
-
-    def conversation_reference(self) -> dict[str, Any] | None:
-        """The serialized reference of this conversation (`dialogs.turn.Referable`), kept
-        by the store so that MailOps can write here later (routed approvals)."""
-        activity = self._context.activity
-        if activity.conversation is None or not activity.service_url:
-            return None
-        reference = TurnContext.get_conversation_reference(activity)
-        serialized: dict[str, Any] = reference.serialize()
-        return serialized
 
 
 def _action_of(activity: Activity) -> CardAction | None:

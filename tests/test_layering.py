@@ -33,11 +33,11 @@ MAY_IMPORT: Final[Mapping[str, frozenset[str]]] = {
 that module and what is below it). Only `devtools` may import `sim` (and `bot`): neither
 ships with the product."""
 
-BOT_FRAMEWORK_SDK: Final = frozenset({"botbuilder", "botframework"})
+BOT_FRAMEWORK_SDK: Final = frozenset({"botbuilder", "botframework", "microsoft_agents"})
 SDK_IMPORTERS: Final = frozenset({"bot", "devtools"})
-"""Only `bot` may import the Bot Framework SDK, so that a move to the Microsoft 365 Agents SDK
-stays there; and `devtools`, whose stock echo bot is what `mailops bench turns` measures
-MailOps against."""
+"""Only `bot` may import the Bot Framework SDK or the Microsoft 365 Agents SDK
+(`microsoft_agents`, the second host), so that hosting stays there; and `devtools`, whose
+stock echo bots are what `mailops bench turns` measures MailOps against."""
 
 IMPORT_FUNCTIONS: Final = frozenset({"import_module", "__import__"})
 

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapter import create_adapter
 from bot.app import create_app
-from bot.config import Settings
+from bot.config import HostSdk, Settings
+from bot.hosts import create_host
 from dialogs.router import Router
 from dialogs.turn import Card, Dispatcher, Turn
 from tests.simharness import RunningSim
@@ -98,18 +98,26 @@ def trust_sim(sim: RunningSim, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sim.ca_path))
 
 
+@pytest.fixture(params=[sdk.value for sdk in HostSdk])
+def host_sdk(request: pytest.FixtureRequest) -> str:
+    """Each test built on `make_host` runs on both hosts (MAILOPS_HOST_SDK)."""
+    value: str = request.param
+    return value
+
+
 @pytest.fixture
 async def make_host(
-    sim: RunningSim, router: Router, trust_sim: None
+    sim: RunningSim, router: Router, trust_sim: None, host_sdk: str
 ) -> AsyncIterator[Callable[..., Any]]:
-    """`await make_host(MicrosoftAppId=…)`: the app over the real router, configured by env."""
+    """`await make_host(MicrosoftAppId=…)`: the app over the real router, configured by env,
+    on the host `host_sdk` names."""
     clients: list[TestClient[Any, Any]] = []
 
     async def make(**extra: str) -> Host:
-        settings = Settings.from_env(environment(sim, **extra))
+        settings = Settings.from_env(environment(sim, MAILOPS_HOST_SDK=host_sdk, **extra))
         dispatcher = RecordingDispatcher(router)
         client: TestClient[Any, Any] = TestClient(
-            TestServer(create_app(create_adapter(settings), dispatcher))
+            TestServer(create_app(create_host(settings), dispatcher))
         )
         await client.start_server()
         clients.append(client)

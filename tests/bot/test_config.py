@@ -12,7 +12,7 @@ import pytest
 
 from bot import serve
 from bot.adapter import botbuilder_configuration
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, HostSdk, Settings
 from tests.bot.activities import message
 from tests.bot.conftest import APP_ID, APP_PASSWORD, environment, without
 from tests.bot.serving import free_port
@@ -49,6 +49,7 @@ def _error(**changes: str) -> str:
         ("MAILOPS_ENVIRONMENT_NAME", "prod env!"),
         ("MAILOPS_LOG_LEVEL", "LOUD"),
         ("MAILOPS_CARD_SECRET", "short"),
+        ("MAILOPS_HOST_SDK", "teams"),
     ],
 )
 def test_a_bad_value_fails_fast_naming_its_key(key: str, value: str) -> None:
@@ -89,6 +90,13 @@ def test_every_missing_key_is_named_at_once() -> None:
 )
 def test_incomplete_bot_identities_are_refused(changes: dict[str, str], named: str) -> None:
     assert named in _error(**changes)
+
+
+def test_botbuilder_hosts_unless_the_agents_sdk_is_asked_for() -> None:
+    """The product brief names botbuilder: it stays the default (issue 17)."""
+    assert Settings.from_env(BASE).host_sdk is HostSdk.BOTBUILDER
+    chosen = Settings.from_env({**BASE, "MAILOPS_HOST_SDK": "agents"})
+    assert chosen.host_sdk is HostSdk.AGENTS
 
 
 def test_the_app_type_is_read_in_any_case() -> None:

@@ -22,7 +22,9 @@ from botframework.connector.models import ErrorResponseException
 
 from bot import outbound
 from bot.adapter import create_adapter
+from bot.agents_host import AgentsHost
 from bot.app import create_app
+from bot.config import HostSdk
 from bot.outbound import send_on_event_loop
 from dialogs.router import Router
 from sim.connector_limits import THREAD_LIMITS, ThreadLimits, thread_limits
@@ -178,13 +180,20 @@ async def test_a_throttled_update_is_sent_again_then_given_up_on(
 
 
 async def test_a_burst_of_turns_in_one_conversation_loses_no_reply(
-    sim: RunningSim, router: Router, sim_clock: FakeClock
+    sim: RunningSim, router: Router, sim_clock: FakeClock, host_sdk: str
 ) -> None:
     """Nine messages at one instant in one chat: the sim refuses the eighth and ninth
-    replies (7 per second, 8 per 2 s); the bot waits as told and every reply arrives once."""
+    replies (7 per second, 8 per 2 s); the bot waits as told and every reply arrives once,
+    on both hosts (the Agents SDK's connector alone would give up on the 429)."""
     waits = Waits(sim_clock)
     dispatcher = RecordingDispatcher(router)
-    app = create_app(create_adapter(settings_for(sim), sleep=waits), dispatcher)
+    settings = settings_for(sim, MAILOPS_HOST_SDK=host_sdk)
+    host = (
+        AgentsHost(settings, sleep=waits)
+        if settings.host_sdk is HostSdk.AGENTS
+        else create_adapter(settings, sleep=waits)
+    )
+    app = create_app(host, dispatcher)
     async with TestClient(TestServer(app)) as client:
         for i in range(9):
             activity: dict[str, Any] = message(sim, "eddie", "help")

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from botbuilder.integration.aiohttp import CloudAdapter
 
-from bot.adapter import CachingBotFrameworkAuthentication, create_adapter
+from bot.adapter import CachingBotFrameworkAuthentication
+from bot.agents_host import AgentsHost
 from bot.app import create_app
 from bot.config import Settings
-from bot.proactive import ConversationKeeper, ProactiveMessenger, restore
+from bot.hosts import Host, create_host, messenger_for
+from bot.proactive import ConversationKeeper, restore
 from dataverse import GraphClient
 from dialogs.app import build_router
 from dialogs.context import EnvironmentServices, Services
@@ -41,21 +42,22 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def settings(sim: RunningSim, trust_sim: None) -> Settings:
-    return Settings.from_env(environment(sim))
+def settings(sim: RunningSim, trust_sim: None, host_sdk: str) -> Settings:
+    return Settings.from_env(environment(sim, MAILOPS_HOST_SDK=host_sdk))
 
 
 @pytest.fixture
-async def adapter(settings: Settings) -> AsyncIterator[CloudAdapter]:
-    """The bot's adapter; its cached connector clients are closed afterwards, as the app's
-    cleanup does."""
-    made = create_adapter(settings)
+async def adapter(settings: Settings) -> AsyncIterator[Host]:
+    """The bot's host (either SDK); its kept connector clients are closed afterwards, as the
+    app's cleanup does."""
+    made = create_host(settings)
     try:
         yield made
     finally:
-        auth = made.bot_framework_authentication
-        if isinstance(auth, CachingBotFrameworkAuthentication):
-            await auth.close()
+        if isinstance(made, AgentsHost):
+            await made.close()
+        elif isinstance(made.bot_framework_authentication, CachingBotFrameworkAuthentication):
+            await made.bot_framework_authentication.close()
 
 
 def _reference(sim: RunningSim, conversation: str, **extra: Any) -> dict[str, Any]:
@@ -89,9 +91,9 @@ CARD: Card = {
 
 
 async def test_send_then_update_reach_the_connector(
-    sim: RunningSim, settings: Settings, adapter: CloudAdapter
+    sim: RunningSim, settings: Settings, adapter: Host
 ) -> None:
-    messenger = ProactiveMessenger(adapter, settings.app_id)
+    messenger = messenger_for(adapter, settings.app_id)
     activity_id = await messenger.send(_reference(sim, "a:personal-dana"), CARD)
     assert activity_id
 
@@ -101,20 +103,22 @@ async def test_send_then_update_reach_the_connector(
     sent, updated = _recorded(sim)[-2:]
     # A new message, not a reply to the reference's activity.
     assert (sent["op"], sent["conversation_id"]) == ("send", "a:personal-dana")
+    # No `"id": null`: the Agents Playground refuses a post carrying one (an optional string).
+    assert "id" not in sent["activity"]
     assert _card(sent) == CARD
     assert (updated["op"], updated["activity_id"]) == ("update", activity_id)
     assert _card(updated)["body"][0]["text"] == "changed"
 
 
 async def test_a_channel_reference_starts_a_new_post(
-    sim: RunningSim, settings: Settings, adapter: CloudAdapter
+    sim: RunningSim, settings: Settings, adapter: Host
 ) -> None:
     thread = "19:approvers@thread.tacv2;messageid=1700000000000"
     reference = _reference(sim, thread)
     reference["conversation"]["conversationType"] = "channel"
     assert restore(reference).conversation.id == "19:approvers@thread.tacv2"
     assert restore(reference).activity_id is None
-    messenger = ProactiveMessenger(adapter, settings.app_id)
+    messenger = messenger_for(adapter, settings.app_id)
     await messenger.send(reference, CARD)
     assert _recorded(sim)[-1]["conversation_id"] == channel_of(thread)
 
@@ -141,9 +145,9 @@ async def refusing_connector() -> AsyncIterator[str]:
 
 
 async def test_bot_not_in_roster_is_a_gone_conversation(
-    sim: RunningSim, settings: Settings, adapter: CloudAdapter, refusing_connector: str
+    sim: RunningSim, settings: Settings, adapter: Host, refusing_connector: str
 ) -> None:
-    messenger = ProactiveMessenger(adapter, settings.app_id)
+    messenger = messenger_for(adapter, settings.app_id)
     reference = _reference(sim, "a:personal-dana", serviceUrl=refusing_connector)
     with pytest.raises(ConversationGoneError):
         await messenger.send(reference, CARD)
@@ -205,7 +209,7 @@ async def test_the_keeper_never_fails_a_turn(sim: RunningSim, store: Store) -> N
 async def test_a_routed_approval_over_the_real_app(
     sim: RunningSim,
     settings: Settings,
-    adapter: CloudAdapter,
+    adapter: Host,
     services: Services,
     graph: GraphClient,
     store: Store,
@@ -220,7 +224,7 @@ async def test_a_routed_approval_over_the_real_app(
             )
         },
         store=store,
-        messenger=ProactiveMessenger(adapter, settings.app_id),
+        messenger=messenger_for(adapter, settings.app_id),
     )
     router = build_router(stateful, CardSigner(SECRET))
     client: TestClient[Any, Any] = TestClient(

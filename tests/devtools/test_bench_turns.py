@@ -57,7 +57,8 @@ def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.bench
 def test_a_small_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
-    """The real thing, small: the sim, a recorder and three bots in their own processes."""
+    """The real thing, small: the sim, a recorder and six bots in their own processes (each
+    SDK's stock echo, and MailOps and its hosting alone on each host)."""
     code = bench_turns.main(
         ["--turns", "6", "--rounds", "1", "--concurrency", "2", "--warmup", "2"]
         + ["--approvals", "1"]
@@ -81,5 +82,23 @@ def test_a_small_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) ->
     assert approve["dataverse"] <= 2, approve["requests"]
     assert result["bot_backend_calls_per_turn"] > 0
     assert result["hosting_only"]["turns_per_s"] > 0
+    agents = result["agents"]
+    for key in (
+        "agents_echo_p50_ms",
+        "agents_echo_turns_per_s",
+        "bot_p50_ms",
+        "bot_turns_per_s",
+        "bot_overhead_p50_ms",
+        "ratio_overhead_to_echo",
+        "ratio_throughput_to_echo",
+        "ratio_overhead_to_agents_echo",
+    ):
+        assert isinstance(agents[key], (int, float)), key
+    assert agents["hosting_only"]["turns_per_s"] > 0
+    assert set(agents["goals"]) == {
+        "overhead_at_most_one_fifth_of_echo",
+        "throughput_at_least_5x_echo",
+        "overhead_within_2x_of_agents_echo_p50",
+    }
     # every turn of every bot answered through the same recorder
-    assert result["connector_activities_received"] >= 3 * (2 + 6 + 6)
+    assert result["connector_activities_received"] >= 6 * (2 + 6 + 6)

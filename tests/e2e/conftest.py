@@ -29,6 +29,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from bot.config import HostSdk
 from devtools.demo import DemoOptions, RunningDemo, demo_stack
 from devtools.playground import playground_binary, repo_root
 from sim.tls import client_context
@@ -262,26 +263,33 @@ class Chat:
         return path
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="package", params=[sdk.value for sdk in HostSdk])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The demo's stack, once per host (MAILOPS_HOST_SDK, which the demo passes on to the
+    bot): every test here runs against both."""
     require_tools()
-    options = DemoOptions(
-        var_dir=tmp_path_factory.mktemp("demo-var"),
-        sim_port=0,
-        bot_port=0,
-        playground_port=0,
-        people=PEOPLE,
-    )
-    thread = StackThread(options)
-    try:
-        running = thread.start()
-    except BaseException:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MAILOPS_HOST_SDK", request.param)
+        options = DemoOptions(
+            var_dir=tmp_path_factory.mktemp(f"demo-var-{request.param}"),
+            sim_port=0,
+            bot_port=0,
+            playground_port=0,
+            people=PEOPLE,
+        )
+        thread = StackThread(options)
+        try:
+            running = thread.start()
+        except BaseException:
+            thread.stop()
+            raise
+        assert running.settings.host_sdk.value == request.param
+        stack = Stack(running)
+        yield stack
+        stack.close()
         thread.stop()
-        raise
-    stack = Stack(running)
-    yield stack
-    stack.close()
-    thread.stop()
 
 
 @pytest.fixture(scope="module")
