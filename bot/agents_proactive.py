@@ -19,8 +19,8 @@ from microsoft_agents.hosting.core import TurnContext
 
 from bot.agents_host import AgentsHost
 from bot.agents_turn import card_activity
-from bot.proactive import GONE_CODES, restore
-from dialogs.turn import Card, ConversationGoneError
+from bot.proactive import GONE_CODES, restore, run_proactive_turn
+from dialogs.turn import Card
 from dialogs.turn import ConversationReference as StoredReference
 
 T = TypeVar("T")
@@ -42,6 +42,10 @@ def is_gone(error: BaseException) -> bool:
     return error.status == 404 or _code_of(error) in GONE_CODES
 
 
+def _gone_reason(error: BaseException) -> str | None:
+    return str(getattr(error, "status", "")) if is_gone(error) else None
+
+
 class AgentsMessenger:
     """`dialogs.turn.Messenger` over the Agents SDK's CloudAdapter."""
 
@@ -52,30 +56,14 @@ class AgentsMessenger:
     async def _run(
         self, stored: StoredReference, work: Callable[[TurnContext], Awaitable[T]]
     ) -> T:
-        results: list[T] = []
-        errors: list[BaseException] = []
-
-        async def callback(context: TurnContext) -> None:
-            # A proactive turn's own activity id would make every message a reply to it.
-            context.activity.id = None
-            try:
-                results.append(await work(context))
-            except Exception as exc:  # handed back below: the adapter's on_turn_error
-                errors.append(exc)  # would log it and swallow it
-
         reference = ConversationReference.model_validate(restore(stored).serialize())
-        await self._host.adapter.continue_conversation(
-            self._app_id, reference.get_continuation_activity(), callback
-        )
-        if errors:
-            error = errors[0]
-            if is_gone(error):
-                raise ConversationGoneError(str(getattr(error, "status", ""))) from error
-            raise error
-        if not results:
-            msg = "the proactive turn did not run"
-            raise RuntimeError(msg)
-        return results[0]
+
+        async def start(callback: Callable[[TurnContext], Awaitable[None]]) -> None:
+            await self._host.adapter.continue_conversation(
+                self._app_id, reference.get_continuation_activity(), callback
+            )
+
+        return await run_proactive_turn(start, work, _gone_reason)
 
     async def send(self, reference: StoredReference, card: Card) -> str:
         async def post(context: TurnContext) -> str:

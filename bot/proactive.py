@@ -25,7 +25,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -85,6 +85,55 @@ def is_gone(error: BaseException) -> bool:
     return code in GONE_CODES or status == 404
 
 
+def _gone_reason(error: BaseException) -> str | None:
+    return str(_status_and_code(error)) if is_gone(error) else None
+
+
+class _ProactiveContext(Protocol):
+    """What a proactive turn needs of either SDK's TurnContext."""
+
+    @property
+    def activity(self) -> Any: ...
+
+
+Context = TypeVar("Context", bound=_ProactiveContext)
+
+
+async def run_proactive_turn(
+    start: Callable[[Callable[[Context], Awaitable[None]]], Awaitable[None]],
+    work: Callable[[Context], Awaitable[T]],
+    gone_reason: Callable[[BaseException], str | None],
+) -> T:
+    """Run `work` in the proactive turn that `start` opens with its callback (either host's
+    `continue_conversation`), and hand back its result or its error.
+
+    An error Teams gives for a conversation the bot may no longer post in (`gone_reason`
+    names it) becomes `ConversationGoneError`.
+    """
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    async def callback(context: Context) -> None:
+        # A proactive turn's own activity id would make every message a reply to it.
+        context.activity.id = None
+        try:
+            results.append(await work(context))
+        except Exception as exc:  # handed back below: the adapter's on_turn_error
+            errors.append(exc)  # would log it and swallow it
+
+    await start(callback)
+    if errors:
+        error = errors[0]
+        reason = gone_reason(error)
+        if reason is not None:
+            raise ConversationGoneError(reason) from error
+        raise error
+    if not results:
+        msg = "the proactive turn did not run"
+        raise RuntimeError(msg)
+    return results[0]
+
+
 class ProactiveMessenger:
     """`dialogs.turn.Messenger` over botbuilder's CloudAdapter."""
 
@@ -95,27 +144,10 @@ class ProactiveMessenger:
     async def _run(
         self, stored: StoredReference, work: Callable[[TurnContext], Awaitable[T]]
     ) -> T:
-        results: list[T] = []
-        errors: list[BaseException] = []
+        async def start(callback: Callable[[TurnContext], Awaitable[None]]) -> None:
+            await self._adapter.continue_conversation(restore(stored), callback, self._app_id)
 
-        async def callback(context: TurnContext) -> None:
-            # A proactive turn's own activity id would make every message a reply to it.
-            context.activity.id = None
-            try:
-                results.append(await work(context))
-            except Exception as exc:  # handed back below: the adapter's on_turn_error
-                errors.append(exc)  # would log it and swallow it
-
-        await self._adapter.continue_conversation(restore(stored), callback, self._app_id)
-        if errors:
-            error = errors[0]
-            if is_gone(error):
-                raise ConversationGoneError(str(_status_and_code(error))) from error
-            raise error
-        if not results:
-            msg = "the proactive turn did not run"
-            raise RuntimeError(msg)
-        return results[0]
+        return await run_proactive_turn(start, work, _gone_reason)
 
     async def send(self, reference: StoredReference, card: Card) -> str:
         async def post(context: TurnContext) -> str:
